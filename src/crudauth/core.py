@@ -1,0 +1,209 @@
+"""The transport port and the shared state the facade binds into every transport."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from crudauth.constants import DEFAULT_ALGORITHM
+from crudauth.hooks import AuthHooks
+from crudauth.principal import Principal
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from crudauth.repository import UserRepository
+
+__all__ = ["AuthContext", "AuthRuntime", "CookieConfig", "Transport"]
+
+SameSite = Literal["lax", "strict", "none"]
+
+
+@dataclass
+class CookieConfig:
+    """Cookie policy shared by every cookie-setting transport.
+
+    Cookies are host-only (no ``Domain`` attribute). ``secure=False`` is meant for plain
+    http on localhost during development only.
+    """
+
+    secure: bool = True
+    samesite: SameSite = "lax"
+    path: str = "/"
+
+    def __post_init__(self) -> None:
+        if self.samesite not in ("lax", "strict", "none"):
+            raise ValueError(
+                f"CookieConfig.samesite must be 'lax', 'strict' or 'none', not {self.samesite!r}"
+            )
+        if not self.path.startswith("/"):
+            raise ValueError(f"CookieConfig.path must start with '/', not {self.path!r}")
+
+
+@dataclass
+class AuthRuntime:
+    """Facade-owned state handed to every transport by ``bind``.
+
+    ``lockout`` is the one login-lockout policy shared by every password login;
+    ``rate_limiter`` is the counter backend behind it and behind every throttle.
+    """
+
+    secret_key: str
+    repo: UserRepository
+    hooks: AuthHooks = field(default_factory=AuthHooks)
+    redirect_base_url: str | None = None
+    email_service: Any = None
+    db_dependency: Callable[..., Any] | None = None
+    algorithm: str = DEFAULT_ALGORITHM
+    cookie_config: CookieConfig = field(default_factory=CookieConfig)
+    rate_limiter: Any = None
+    lockout: Any = None
+    trusted_proxy_hops: int = 0
+    redis_client: Any = None
+    transports: Sequence[Transport] = ()
+    mfa: Any = None
+    database_store: Any = None
+    legacy_verifiers: Sequence[Callable[[str, str], bool]] = ()
+    # Bearer tokens and session handles verify with these too, so a key rotation
+    # signs nobody out.
+    previous_secret_keys: Sequence[str] = ()
+
+    async def authenticate_password(
+        self,
+        db: AsyncSession,
+        identifier: str,
+        password: str,
+        *,
+        request: Request,
+        record_success: bool = True,
+    ) -> Any:
+        """Run the hardened credential check and return the user row.
+
+        Raises ``RateLimitException`` (429) while the lockout holds and
+        ``UnauthorizedException`` (401) for an unknown user, a wrong password or a
+        disabled account, with one identical message for all three.
+        """
+        from crudauth.credentials import authenticate_password
+
+        return await authenticate_password(
+            self, db, identifier, password, request=request, record_success=record_success
+        )
+
+    async def record_login_success(self, ip: str, identifier: str) -> None:
+        """Clear the lockout pressure of a login that has now fully succeeded."""
+        if self.lockout is not None:
+            await self.lockout.check_and_record(ip, identifier, success=True)
+
+    def clear_cookies(self, response: Response) -> None:
+        """Expire the cookies of every configured transport."""
+        for transport in self.transports:
+            transport.clear_cookies(response)
+
+
+@dataclass
+class AuthContext:
+    """Per-request data handed to ``Transport.authenticate``.
+
+    The user row is loaded at most once per context, whichever transport asks for it.
+    """
+
+    request: Request
+    db: AsyncSession
+    runtime: AuthRuntime
+    enforce_csrf: bool = True
+    update_activity: bool = True
+    _users: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def repo(self) -> UserRepository:
+        return self.runtime.repo
+
+    async def resolve_user(self, user_id: Any) -> Any:
+        """Load the user for ``user_id`` through the repository, memoized per context."""
+        memo_key = str(user_id)
+        if memo_key not in self._users:
+            self._users[memo_key] = await self.repo.get_by_id(self.db, user_id)
+        return self._users[memo_key]
+
+    def build_principal(
+        self,
+        *,
+        user_id: Any,
+        user: Any,
+        transport: str,
+        scopes: Sequence[str] = (),
+        metadata: dict[str, Any] | None = None,
+    ) -> Principal:
+        """Build a principal whose flags are read from ``user``."""
+        repo = self.repo
+        return Principal(
+            user_id=user_id,
+            scopes=tuple(scopes),
+            transport=transport,
+            user=user,
+            is_superuser=bool(user is not None and repo.is_superuser(user)),
+            email_verified=bool(user is not None and repo.email_verified(user)),
+            recovery_verified=bool(user is not None and repo.recovery_verified(user)),
+            metadata=dict(metadata or {}),
+        )
+
+
+class Transport(ABC):
+    """The port every authentication channel implements.
+
+    ``authenticate`` returns a principal, returns ``None`` when its credential is absent
+    or no longer valid, and raises an HTTP exception when a credential is present but
+    invalid (that stops the transport loop).
+    """
+
+    name: str = "transport"
+    _cookie_override: CookieConfig | None = None
+    runtime: AuthRuntime
+
+    def bind(self, runtime: AuthRuntime) -> None:
+        """Receive the facade's shared state; overrides must call the base."""
+        self.runtime = runtime
+
+    def cookie_config(self) -> CookieConfig:
+        """Return this transport's cookie policy, else the app-wide one."""
+        if self._cookie_override is not None:
+            return self._cookie_override
+        return self.runtime.cookie_config
+
+    @abstractmethod
+    async def authenticate(self, request: Request, ctx: AuthContext) -> Principal | None:
+        """Resolve the request's credential to a principal."""
+
+    async def revalidate(self, request: Request, principal: Principal, ctx: AuthContext) -> bool:
+        """Re-run the checks an earlier, weaker resolution of this request skipped."""
+        return True
+
+    def contributes_routes(self) -> APIRouter | None:
+        """Return the routes this transport adds to ``auth.router``, if any."""
+        return None
+
+    def clear_cookies(self, response: Response) -> None:
+        """Expire this transport's cookies on logout."""
+
+    @property
+    def sets_cookies(self) -> bool:
+        """Whether completing a login sets cookies on the response."""
+        return False
+
+    async def complete_login(
+        self, request: Request, response: Response, user: Any, options: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Issue this transport's credential after a fully verified login."""
+        raise NotImplementedError(f"{type(self).__name__}.complete_login is not implemented")
+
+    async def initialize(self) -> None:
+        """Open connections; called from ``auth.initialize()``."""
+
+    async def shutdown(self) -> None:
+        """Close connections; called from ``auth.shutdown()``."""

@@ -1,0 +1,81 @@
+"""Lifecycle callbacks and the best-effort runner that calls them."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+__all__ = ["AuthHooks", "HookContext"]
+
+logger = logging.getLogger("crudauth.hooks")
+
+Hook = Callable[..., "Awaitable[Any] | Any"]
+
+
+@dataclass
+class HookContext:
+    """Ambient request data handed to hooks as ``context=``.
+
+    ``session_handle`` is the public handle of the session created or ended (the value
+    ``GET /sessions`` lists), never the session id itself.
+    """
+
+    ip_address: str | None = None
+    user_agent: str | None = None
+    transport: str | None = None
+    request: Request | None = None
+    extra: dict[str, Any] | None = None
+    session_handle: str | None = None
+
+
+@dataclass
+class AuthHooks:
+    """Optional callbacks, sync or async, fired after an operation has completed.
+
+    Hooks cannot veto anything: an exception raised by a hook is logged on the
+    ``crudauth.hooks`` logger and the request completes normally.
+    """
+
+    on_after_register: Hook | None = None
+    on_oauth_login: Hook | None = None
+    on_login_failed: Hook | None = None
+    on_lockout: Hook | None = None
+    on_after_login: Hook | None = None
+    on_after_logout: Hook | None = None
+    on_after_recovery_verified: Hook | None = None
+    on_after_password_reset: Hook | None = None
+    on_after_password_changed: Hook | None = None
+    on_after_email_changed: Hook | None = None
+    on_after_sudo: Hook | None = None
+    on_after_mfa_enabled: Hook | None = None
+    on_after_mfa_disabled: Hook | None = None
+    on_after_recovery_code_used: Hook | None = None
+
+    async def fire(self, name: str, *args: Any, **kwargs: Any) -> bool:
+        """Call the hook ``name`` if set; return ``False`` when it raised.
+
+        Exceptions are logged with their traceback and swallowed, so a broken hook never
+        fails the request that triggered it.
+        """
+        if name not in _HOOK_NAMES:
+            raise AttributeError(f"AuthHooks has no hook named {name!r}")
+        callback = getattr(self, name)
+        if callback is None:
+            return True
+        try:
+            result = callback(*args, **kwargs)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            logger.exception("Hook %s raised; the request continues", name)
+            return False
+        return True
+
+
+_HOOK_NAMES = frozenset(f.name for f in fields(AuthHooks))
