@@ -1,0 +1,36 @@
+"""Rate limiting and the login lockout: counters, policies and their configuration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crudauth.ratelimit.backends.memory import MemoryRateLimiterBackend as MemoryRateLimiterBackend
+from crudauth.ratelimit.base import RateLimiterBackend as RateLimiterBackend
+from crudauth.ratelimit.config import DEFAULT_RATE_LIMITS as DEFAULT_RATE_LIMITS
+from crudauth.ratelimit.config import KeyBy as KeyBy
+from crudauth.ratelimit.config import LockoutConfig as LockoutConfig
+from crudauth.ratelimit.config import RateLimit as RateLimit
+from crudauth.ratelimit.config import RateLimitResolver as RateLimitResolver
+from crudauth.ratelimit.constants import REDIS_KEY_PREFIX
+from crudauth.ratelimit.policy import LockoutPolicy as LockoutPolicy
+
+__all__ = [
+    "DEFAULT_RATE_LIMITS",
+    "KeyBy",
+    "LockoutConfig",
+    "LockoutPolicy",
+    "MemoryRateLimiterBackend",
+    "RateLimit",
+    "RateLimitResolver",
+    "RateLimiterBackend",
+    "redis_rate_limiter",
+]
+
+
+def redis_rate_limiter(
+    redis_url: str | None = None, client: Any = None, prefix: str = REDIS_KEY_PREFIX
+) -> RateLimiterBackend:
+    """Build a Redis limiter on ``client`` (borrowed) or a client for ``redis_url``."""
+    from crudauth.ratelimit.backends.redis import RedisBackend
+
+    return RedisBackend(redis_url=redis_url, client=client, prefix=prefix)

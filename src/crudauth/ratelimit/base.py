@@ -1,0 +1,103 @@
+"""The rate-limiter port: a store of expiring integer counters."""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+
+from crudauth.exceptions import StoreUnavailableError
+
+__all__ = ["RateLimiterBackend"]
+
+logger = logging.getLogger("crudauth.ratelimit")
+
+
+class RateLimiterBackend(ABC):
+    """Counters with a TTL, shared by throttles, the login lockout and sudo.
+
+    Primitives raise when the backend fails (networked backends raise
+    ``StoreUnavailableError``); the policy that calls them decides whether to fail open
+    or closed.
+    """
+
+    @abstractmethod
+    async def increment(self, key: str, amount: int = 1, expiry: int | None = None) -> int:
+        """Add ``amount`` and return the new value.
+
+        The TTL ``expiry`` is armed only when this call creates the key, atomically with
+        the increment; later increments never extend it.
+        """
+
+    @abstractmethod
+    async def increment_and_refresh_ttl(
+        self, key: str, amount: int = 1, expiry: int | None = None
+    ) -> int:
+        """Add ``amount``, re-arm the TTL ``expiry`` on every call, return the value."""
+
+    @abstractmethod
+    async def get_count(self, key: str) -> int | None:
+        """Return the counter, or ``None`` when it is absent or expired."""
+
+    @abstractmethod
+    async def reset(self, key: str) -> None:
+        """Delete the counter."""
+
+    @abstractmethod
+    async def delete(self, key: str) -> bool:
+        """Delete the counter and return whether it existed."""
+
+    @abstractmethod
+    async def ping(self) -> bool:
+        """Return whether the backend answers."""
+
+    async def get_ttl(self, key: str) -> int:
+        """Return the whole seconds left on ``key``, ``0`` when absent or without TTL.
+
+        A backend used for the login lockout must implement this, because a lock is a
+        key whose remaining TTL is positive.
+        """
+        return 0
+
+    def window_clock(self) -> float:
+        """Return the current time in seconds used to place fixed windows."""
+        return time.time()
+
+    async def increment_and_check(
+        self, key: str, limit: int, period: int, *, fail_open: bool = True
+    ) -> tuple[int, bool, int]:
+        """Count one hit in the fixed window of ``period`` seconds around now.
+
+        The counter key is ``<key>:<window start>``, so each window starts from zero.
+        Returns ``(count, limited, retry_after)``. When the backend fails, returns
+        ``(0, False, 0)`` with ``fail_open`` and ``(limit + 1, True, period)`` without.
+        """
+        now = int(self.window_clock())
+        window_start = now - now % period
+        try:
+            count = await self.increment_window(f"{key}:{window_start}", period)
+        except Exception as exc:  # any backend failure takes the configured fail mode
+            if not isinstance(exc, StoreUnavailableError):
+                logger.error(
+                    "Rate limiter %s failed (%s); failing %s",
+                    type(self).__name__,
+                    type(exc).__name__,
+                    "open" if fail_open else "closed",
+                )
+            if fail_open:
+                return 0, False, 0
+            return limit + 1, True, period
+
+        limited = count > limit
+        retry_after = period - (now - window_start) if limited else 0
+        return count, limited, retry_after
+
+    async def increment_window(self, key: str, period: int) -> int:
+        """Count one hit on a window-stamped key that lives ``period`` seconds."""
+        return await self.increment(key, 1, period)
+
+    async def initialize(self) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Open connections."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Close connections this backend owns."""

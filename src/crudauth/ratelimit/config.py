@@ -1,0 +1,108 @@
+"""Rate-limit allowances, what they key on, the built-in table and lockout tuning."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Literal, get_args
+
+from starlette.requests import Request
+
+from crudauth.constants import (
+    DEFAULT_LOGIN_ATTEMPT_WINDOW_SECONDS,
+    DEFAULT_LOGIN_LOCKOUT_BASE_SECONDS,
+    DEFAULT_LOGIN_LOCKOUT_MAX_SECONDS,
+    DEFAULT_LOGIN_MAX_ATTEMPTS,
+    DEFAULT_LOGIN_ROUND_RETENTION_SECONDS,
+    SECONDS_PER_HOUR,
+)
+from crudauth.principal import Principal
+
+__all__ = [
+    "DEFAULT_RATE_LIMITS",
+    "KeyBy",
+    "LockoutConfig",
+    "RateLimit",
+    "RateLimitResolver",
+]
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``times`` requests per fixed window of ``seconds``; zero times is off."""
+
+    times: int
+    seconds: int
+
+    def __post_init__(self) -> None:
+        if self.times < 0:
+            raise ValueError(f"RateLimit times must be >= 0 (0 disables it), got {self.times}")
+        if self.seconds <= 0:
+            raise ValueError(f"RateLimit seconds must be > 0, got {self.seconds}")
+
+    @property
+    def disabled(self) -> bool:
+        return self.times == 0
+
+
+# Returns the limit for this request, or None for no limit; may be sync or async.
+RateLimitResolver = Callable[
+    [Request, Principal | None],
+    RateLimit | Awaitable[RateLimit | None] | None,
+]
+
+
+class KeyBy(str, Enum):
+    """What a throttle counts per: client IP, user, or user when signed in else IP."""
+
+    IP = "ip"
+    USER = "user"
+    USER_OR_IP = "user_or_ip"
+
+
+DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
+    "register": RateLimit(5, SECONDS_PER_HOUR),
+    "email_verify_request": RateLimit(5, SECONDS_PER_HOUR),
+    "password_reset_request": RateLimit(5, SECONDS_PER_HOUR),
+    "email_change_request": RateLimit(3, SECONDS_PER_HOUR),
+    "existing_account_notice": RateLimit(5, SECONDS_PER_HOUR),
+    "change_password": RateLimit(5, SECONDS_PER_HOUR),
+    "logout_all": RateLimit(10, SECONDS_PER_HOUR),
+    "csrf_refresh": RateLimit(30, SECONDS_PER_HOUR),
+    "oauth_authorize": RateLimit(30, SECONDS_PER_HOUR),
+    "mfa_manage": RateLimit(10, SECONDS_PER_HOUR),
+}
+
+# "clear_all" also returns this identifier's own failures from this IP on success;
+# "clear_user_only" leaves every IP counter as it is.
+LoginSuccessClears = Literal["clear_all", "clear_user_only"]
+
+
+@dataclass(frozen=True)
+class LockoutConfig:
+    """Tuning of the escalating login lockout shared by every password login."""
+
+    max_attempts: int = DEFAULT_LOGIN_MAX_ATTEMPTS
+    attempt_window_seconds: int = DEFAULT_LOGIN_ATTEMPT_WINDOW_SECONDS
+    lockout_base_seconds: int = DEFAULT_LOGIN_LOCKOUT_BASE_SECONDS
+    lockout_max_seconds: int = DEFAULT_LOGIN_LOCKOUT_MAX_SECONDS
+    round_retention_seconds: int = DEFAULT_LOGIN_ROUND_RETENTION_SECONDS
+    on_login_success: LoginSuccessClears = "clear_all"
+
+    def __post_init__(self) -> None:
+        for name in (
+            "max_attempts",
+            "attempt_window_seconds",
+            "lockout_base_seconds",
+            "lockout_max_seconds",
+            "round_retention_seconds",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"LockoutConfig.{name} must be a positive integer, got {value!r}")
+        if self.on_login_success not in get_args(LoginSuccessClears):
+            raise ValueError(
+                "LockoutConfig.on_login_success must be 'clear_all' or 'clear_user_only', "
+                f"got {self.on_login_success!r}"
+            )

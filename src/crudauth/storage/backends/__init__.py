@@ -1,0 +1,1 @@
+"""Storage backends; import each from its own module."""

@@ -1,0 +1,179 @@
+"""Per-process storage in dictionaries, for tests and single-process development."""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from typing import Any
+
+from crudauth.constants import DEFAULT_SESSION_TTL_SECONDS
+from crudauth.storage.base import AbstractSessionStorage, M, T
+from crudauth.storage.constants import DEFAULT_STORAGE_PREFIX, MEMORY_SWEEP_EVERY_WRITES
+
+__all__ = ["MemorySessionStorage"]
+
+
+class MemorySessionStorage(AbstractSessionStorage[T]):
+    """Store values as JSON in this process, with lazy expiry and a periodic sweep.
+
+    No call awaits anything, so the base class's ``set_if_absent``, ``get_and_delete``
+    and ``modify`` are atomic here. Values are invisible to other processes, so this
+    store is never suitable for more than one worker.
+    """
+
+    def __init__(
+        self,
+        prefix: str = DEFAULT_STORAGE_PREFIX,
+        expiration: int = DEFAULT_SESSION_TTL_SECONDS,
+        **_: Any,
+    ) -> None:
+        super().__init__(prefix=prefix, expiration=expiration)
+        self._values: dict[str, str] = {}
+        # Absolute expiry of each key in epoch seconds (wall clock, read at call time).
+        self._expires_at: dict[str, float] = {}
+        # str(user_id) -> ids of that user's values; key -> owner, for index upkeep.
+        self._user_index: dict[str, set[str]] = {}
+        self._owners: dict[str, str] = {}
+        self._writes = 0
+
+    def _now(self) -> float:
+        return time.time()
+
+    def _is_live(self, key: str, now: float | None = None) -> bool:
+        expires_at = self._expires_at.get(key)
+        if expires_at is None:
+            return False
+        if expires_at <= (self._now() if now is None else now):
+            self._drop(key)
+            return False
+        return True
+
+    def _drop(self, key: str) -> bool:
+        existed = self._values.pop(key, None) is not None
+        self._expires_at.pop(key, None)
+        owner = self._owners.pop(key, None)
+        if owner is not None:
+            self._drop_index_entry(owner, key)
+        return existed
+
+    def _index(self, key: str, data: T) -> None:
+        user_id = getattr(data, "user_id", None)
+        owner = None if user_id is None else str(user_id)
+        previous = self._owners.get(key)
+        if previous == owner:
+            return
+        if previous is not None:
+            self._drop_index_entry(previous, key)
+        if owner is None:
+            self._owners.pop(key, None)
+            return
+        self._owners[key] = owner
+        self._user_index.setdefault(owner, set()).add(key[len(self.prefix) :])
+
+    def _drop_index_entry(self, owner: str, key: str) -> None:
+        ids = self._user_index.get(owner)
+        if ids is None:
+            return
+        ids.discard(key[len(self.prefix) :])
+        if not ids:
+            del self._user_index[owner]
+
+    def _sweep(self) -> None:
+        now = self._now()
+        expired = [key for key, expires_at in self._expires_at.items() if expires_at <= now]
+        for key in expired:
+            self._drop(key)
+
+    def _note_write(self) -> None:
+        self._writes += 1
+        if self._writes % MEMORY_SWEEP_EVERY_WRITES == 0:
+            self._sweep()
+
+    async def create(
+        self, data: T, session_id: str | None = None, expiration: int | None = None
+    ) -> str:
+        session_id = session_id or self.generate_session_id()
+        key = self.get_key(session_id)
+        ttl = self.expiration if expiration is None else expiration
+        self._values[key] = data.model_dump_json()
+        self._expires_at[key] = self._now() + ttl
+        self._index(key, data)
+        self._note_write()
+        return session_id
+
+    async def get(self, session_id: str, model_class: type[M]) -> M | None:
+        key = self.get_key(session_id)
+        if not self._is_live(key):
+            return None
+        return model_class.model_validate_json(self._values[key])
+
+    async def update(
+        self,
+        session_id: str,
+        data: T,
+        reset_expiration: bool = True,
+        expiration: int | None = None,
+    ) -> bool:
+        key = self.get_key(session_id)
+        now = self._now()
+        if not self._is_live(key, now):
+            return False
+        self._values[key] = data.model_dump_json()
+        if reset_expiration:
+            ttl = self.expiration if expiration is None else expiration
+            self._expires_at[key] = now + ttl
+        self._index(key, data)
+        return True
+
+    async def delete(self, session_id: str, user_id: Any = None) -> bool:
+        key = self.get_key(session_id)
+        live = self._is_live(key)
+        self._drop(key)
+        return live
+
+    async def extend(self, session_id: str, expiration: int | None = None) -> bool:
+        key = self.get_key(session_id)
+        now = self._now()
+        if not self._is_live(key, now):
+            return False
+        ttl = self.expiration if expiration is None else expiration
+        self._expires_at[key] = now + ttl
+        return True
+
+    async def exists(self, session_id: str) -> bool:
+        return self._is_live(self.get_key(session_id))
+
+    async def get_user_sessions(self, user_id: Any) -> list[str]:
+        ids = self._user_index.get(str(user_id))
+        if not ids:
+            return []
+        now = self._now()
+        return [
+            session_id for session_id in list(ids) if self._is_live(self.prefix + session_id, now)
+        ]
+
+    async def remove_from_user_index(self, user_id: Any, session_id: str) -> None:
+        key = self.get_key(session_id)
+        owner = str(user_id)
+        if self._owners.get(key) == owner:
+            del self._owners[key]
+        self._drop_index_entry(owner, key)
+
+    async def scan_keys(self, match: str | None = None) -> list[str]:
+        pattern = f"{self.prefix}*" if match is None else match
+        now = self._now()
+        return [
+            key
+            for key in list(self._values)
+            if fnmatch.fnmatchcase(key, pattern) and self._is_live(key, now)
+        ]
+
+    async def delete_pattern(self, pattern: str) -> int:
+        now = self._now()
+        matching = [key for key in list(self._values) if fnmatch.fnmatchcase(key, f"{pattern}*")]
+        removed = 0
+        for key in matching:
+            if self._is_live(key, now):
+                removed += 1
+            self._drop(key)
+        return removed
