@@ -1,0 +1,266 @@
+"""Password hashing: bcrypt over a SHA-256 pre-hash, with constant-cost verification.
+
+The stored hash is ``bcrypt(base64(sha256(NFKC(password))))``. bcrypt reads at most 72
+bytes of input, so hashing the raw password would make two long passwords sharing a
+72-byte prefix interchangeable; the 44-byte pre-hash depends on every character. The
+pre-hash is never stored and is not the key derivation: bcrypt is.
+
+``BCRYPT_ROUNDS`` is the bcrypt cost used for new hashes and for the dummy hash. It is
+read at call time, so a test suite may lower it (``monkeypatch.setattr(hashing,
+"BCRYPT_ROUNDS", 4)``); production code should leave the default of 12.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import logging
+import secrets
+import unicodedata
+from collections.abc import Callable, Sequence
+
+import anyio.to_thread
+import bcrypt
+
+from crudauth.constants import MAX_PASSWORD_LENGTH
+
+__all__ = [
+    "LegacyVerifier",
+    "dummy_verify_password",
+    "get_password_hash",
+    "get_password_hash_async",
+    "is_unusable_password",
+    "make_unusable_password",
+    "normalize_password",
+    "verify_and_update_password",
+    "verify_and_update_password_async",
+    "verify_legacy_password",
+    "verify_legacy_password_async",
+    "verify_password",
+    "verify_password_async",
+    "verify_plain_bcrypt",
+]
+
+logger = logging.getLogger("crudauth.hashing")
+
+BCRYPT_ROUNDS = 12
+PRE_HASH_LENGTH = 44
+BCRYPT_INPUT_BYTES = 72
+UNUSABLE_PASSWORD_PREFIX = "!"
+
+LegacyVerifier = Callable[[str, str], bool]
+"""A checker of foreign hashes: given the typed password and a stored hash, return
+whether they match."""
+
+_BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
+_BCRYPT_HASH_LENGTH = 60
+
+
+def normalize_password(password: str) -> str:
+    """Return the NFKC form of ``password``, so composed and decomposed input match."""
+    return unicodedata.normalize("NFKC", password)
+
+
+def _encode(password: str) -> bytes:
+    # "surrogatepass" keeps a lone surrogate (legal in JSON strings) hashable instead of
+    # raising, so such input is an ordinary wrong password rather than a server error.
+    return password.encode("utf-8", "surrogatepass")
+
+
+def _pre_hash(password: str) -> bytes:
+    return base64.b64encode(hashlib.sha256(_encode(password)).digest())
+
+
+def _bcrypt_hash(value: str | None) -> bytes | None:
+    """Return ``value`` as bytes when it is shaped like a bcrypt hash, else None."""
+    if not isinstance(value, str) or len(value) != _BCRYPT_HASH_LENGTH:
+        return None
+    if not value.startswith(_BCRYPT_PREFIXES) or not value.isascii():
+        return None
+    return value.encode("ascii")
+
+
+def _checkpw(candidate: bytes, hashed: bytes) -> bool:
+    try:
+        return bcrypt.checkpw(candidate, hashed)
+    except ValueError:
+        return False
+
+
+@functools.lru_cache(maxsize=4)
+def _dummy_hash(rounds: int) -> bytes:
+    # One hash per cost, so a dummy comparison costs what a real one at that cost does.
+    return bcrypt.hashpw(_pre_hash(secrets.token_urlsafe(16)), bcrypt.gensalt(rounds))
+
+
+def _burn(candidate: bytes, times: int) -> None:
+    dummy = _dummy_hash(BCRYPT_ROUNDS)
+    for _ in range(times):
+        _checkpw(candidate, dummy)
+
+
+def get_password_hash(password: str) -> str:
+    """Hash ``password`` with bcrypt over its NFKC SHA-256 pre-hash.
+
+    Raises ``ValueError`` when the password is longer than ``MAX_PASSWORD_LENGTH``
+    characters; callers run the password policy first, which reports that as a 422.
+    """
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValueError(
+            f"password is longer than MAX_PASSWORD_LENGTH ({MAX_PASSWORD_LENGTH} "
+            "characters); check it with PasswordPolicy before hashing"
+        )
+    digest = _pre_hash(normalize_password(password))
+    return bcrypt.hashpw(digest, bcrypt.gensalt(BCRYPT_ROUNDS)).decode("ascii")
+
+
+async def get_password_hash_async(password: str) -> str:
+    """Hash ``password`` like ``get_password_hash``, in a worker thread."""
+    return await anyio.to_thread.run_sync(get_password_hash, password)
+
+
+def verify_and_update_password(plain: str, hashed: str | None) -> tuple[bool, str | None]:
+    """Check ``plain`` against ``hashed`` and report a replacement hash when one is due.
+
+    The NFKC form is tried first, then the typed form when it differs, so hashes made
+    before normalization keep working; the second value is a fresh hash of the
+    normalized password when only the typed form matched, else ``None``. Never raises:
+    a missing, malformed or unusable hash, a non-string or an over-long password is a
+    mismatch that still pays the same bcrypt comparisons against a cached dummy hash.
+    """
+    if not isinstance(plain, str) or len(plain) > MAX_PASSWORD_LENGTH:
+        # Over-long input is rejected before NFKC or hashing so it costs no more than a
+        # normal attempt; one dummy comparison keeps the timing of a real miss.
+        _burn(b"", 1)
+        return False, None
+
+    normalized = normalize_password(plain)
+    attempts = [_pre_hash(normalized)]
+    if normalized != plain:
+        attempts.append(_pre_hash(plain))
+
+    stored = _bcrypt_hash(hashed)
+    if stored is None:
+        # A row without a verifiable hash costs the same as one with a real hash, so
+        # response time does not reveal which accounts have passwords.
+        _burn(attempts[0], len(attempts))
+        return False, None
+
+    if _checkpw(attempts[0], stored):
+        return True, None
+    if len(attempts) > 1 and _checkpw(attempts[1], stored):
+        return True, get_password_hash(normalized)
+    return False, None
+
+
+async def verify_and_update_password_async(
+    plain: str, hashed: str | None
+) -> tuple[bool, str | None]:
+    """Run ``verify_and_update_password`` in a worker thread."""
+    return await anyio.to_thread.run_sync(verify_and_update_password, plain, hashed)
+
+
+def verify_password(plain: str, hashed: str | None) -> bool:
+    """Check ``plain`` against ``hashed`` like ``verify_and_update_password``."""
+    verified, _ = verify_and_update_password(plain, hashed)
+    return verified
+
+
+async def verify_password_async(plain: str, hashed: str | None) -> bool:
+    """Run ``verify_password`` in a worker thread."""
+    return await anyio.to_thread.run_sync(verify_password, plain, hashed)
+
+
+def dummy_verify_password(plain: str) -> None:
+    """Spend one password check against a cached dummy hash and discard the result.
+
+    Call it in hand-written "no such user" branches so they take as long as a wrong
+    password for a real account (no user enumeration by timing).
+    """
+    verify_and_update_password(plain, None)
+
+
+def make_unusable_password() -> str:
+    """Return a fresh sentinel that no password verifies against.
+
+    The leading ``!`` makes it an invalid bcrypt hash; the random tail keeps every
+    sentinel distinct.
+    """
+    return UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(16)
+
+
+def is_unusable_password(hashed: str | None) -> bool:
+    """Return whether ``hashed`` is empty or an unusable-password sentinel."""
+    return not hashed or hashed.startswith(UNUSABLE_PASSWORD_PREFIX)
+
+
+def _looks_like_pre_hash(value: str) -> bool:
+    if len(value) != PRE_HASH_LENGTH:
+        return False
+    try:
+        decoded = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return len(decoded) == hashlib.sha256().digest_size
+
+
+def verify_plain_bcrypt(plain: str, hashed: str) -> bool:
+    """Check ``plain`` against a hash made by plain bcrypt (no pre-hash).
+
+    Compares the first 72 UTF-8 bytes, as plain bcrypt did when the hash was made, and
+    returns ``False`` for values that are not bcrypt hashes. A password shaped like
+    crudauth's own pre-hash (44 characters of base64 decoding to 32 bytes) is rejected:
+    otherwise a leaked unsalted SHA-256 of a password could sign in against a crudauth
+    hash.
+    """
+    if not isinstance(plain, str) or _looks_like_pre_hash(plain):
+        return False
+    stored = _bcrypt_hash(hashed)
+    if stored is None:
+        return False
+    return _checkpw(_encode(plain)[:BCRYPT_INPUT_BYTES], stored)
+
+
+def verify_legacy_password(
+    plain: str, hashed: str | None, verifiers: Sequence[LegacyVerifier]
+) -> bool:
+    """Return whether any legacy verifier accepts ``plain`` for ``hashed``.
+
+    Every verifier runs, even after a match, so the time taken does not reveal which one
+    matched. A verifier that raises counts as a mismatch and is logged. With no stored
+    hash (or an unusable one) the verifiers run against the dummy hash and the result
+    is always ``False``, so an unknown account costs the same and can never match.
+    """
+    if not isinstance(plain, str) or len(plain) > MAX_PASSWORD_LENGTH:
+        return False
+    # An unusable sentinel is treated like a missing hash, so no legacy verifier can
+    # ever accept it.
+    target = hashed if isinstance(hashed, str) and not is_unusable_password(hashed) else None
+    candidate = target or _dummy_hash(BCRYPT_ROUNDS).decode("ascii")
+
+    matched = False
+    for verifier in verifiers:
+        try:
+            # Only a real True counts, so a verifier returning an error string or
+            # another truthy object cannot sign anyone in.
+            result = verifier(plain, candidate) is True
+        except Exception as exc:
+            # Only the type is logged, because the message of a careless verifier may
+            # contain the password or the hash.
+            logger.warning(
+                "Legacy password verifier %s raised %s; treated as a mismatch",
+                getattr(verifier, "__qualname__", repr(verifier)),
+                type(exc).__name__,
+            )
+            result = False
+        matched = matched or result
+    return matched and target is not None
+
+
+async def verify_legacy_password_async(
+    plain: str, hashed: str | None, verifiers: Sequence[LegacyVerifier]
+) -> bool:
+    """Run ``verify_legacy_password`` in a worker thread."""
+    return await anyio.to_thread.run_sync(verify_legacy_password, plain, hashed, verifiers)

@@ -1,0 +1,84 @@
+"""Canonical forms of emails, usernames and login identifiers."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import overload
+
+__all__ = [
+    "canonical_email",
+    "canonical_identifier",
+    "canonical_username",
+    "is_mixed_script_lookalike",
+    "mask_email",
+]
+
+
+@overload
+def canonical_email(email: str) -> str: ...
+@overload
+def canonical_email(email: None) -> None: ...
+def canonical_email(email: str | None) -> str | None:
+    """Return the stored and lookup form of an email: NFKC, case-folded, trimmed.
+
+    NFKC folds compatibility look-alikes (fullwidth letters, ligatures) into their plain
+    form, so a visually distinct spelling can never register a second account for, or
+    receive mail meant for, an existing address. ``None`` stays ``None``.
+    """
+    if email is None:
+        return None
+    return unicodedata.normalize("NFKC", email).casefold().strip()
+
+
+def canonical_identifier(value: str) -> str:
+    """Return the login-lockout key form of any identifier: NFKC, trimmed, case-folded.
+
+    Deliberately coarser than lookup, so ``bob``, ``BOB`` and `` Bob `` share one
+    lockout budget and an attacker cannot multiply attempts by varying case or spacing.
+    """
+    return unicodedata.normalize("NFKC", value).strip().casefold()
+
+
+def canonical_username(value: str) -> str:
+    """Return the uniqueness form of a username: NFKC, then case-folded.
+
+    Two usernames with the same canonical form are the same account name, so
+    ``Alice``, ``ALICE`` and ``Alice`` in fullwidth letters cannot coexist.
+    """
+    return unicodedata.normalize("NFKC", value).casefold()
+
+
+def _letter_script(char: str) -> str | None:
+    """Return "LATIN", "CYRILLIC" or "GREEK" for a letter of that script, else None."""
+    if not char.isalpha():
+        return None
+    name = unicodedata.name(char, "")
+    for script in ("LATIN", "CYRILLIC", "GREEK"):
+        if name.startswith(script):
+            return script
+    return None
+
+
+def is_mixed_script_lookalike(value: str) -> bool:
+    """Return whether ``value`` mixes Latin letters with Cyrillic or Greek letters.
+
+    Such a mix (for example a Cyrillic ``a`` (U+0430) inside ``admin``) imitates another
+    account's name while folding to a different canonical form, so usernames like it
+    are rejected.
+    """
+    scripts = {_letter_script(char) for char in unicodedata.normalize("NFKC", value)}
+    # NOTE: a name spelled wholly in Cyrillic or Greek look-alikes of Latin letters is
+    # not mixed and passes; catching it needs the Unicode confusables table.
+    return "LATIN" in scripts and bool(scripts & {"CYRILLIC", "GREEK"})
+
+
+def mask_email(email: str | None) -> str:
+    """Mask an email for display: keep the first local character and the domain.
+
+    ``"john@example.com"`` becomes ``"j***@example.com"``; a value without ``@`` (or an
+    empty one) becomes ``"***"``.
+    """
+    if not email or "@" not in email:
+        return "***"
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
