@@ -26,10 +26,6 @@ from crudauth import AuthUserMixin, CRUDAuth, Principal, get_password_hash
 POSTGRES_URL = os.environ.get("CRUDAUTH_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("CRUDAUTH_TEST_REDIS_URL")
 
-ALICE = {"email": "alice@example.com", "username": "alice", "password": "Correct-Horse-1"}
-BOB = {"email": "bob@example.com", "username": "bob", "password": "Battery-Staple-2"}
-
-
 @pytest.fixture(autouse=True)
 def cheap_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
     """Hash with the minimum bcrypt cost; tests that measure timing opt out."""
@@ -165,10 +161,3 @@ async def make_app(user_db: str) -> AsyncIterator[AppFactory]:
     for engine in engines:
         await engine.dispose()
 
-
-async def login(
-    client: httpx.AsyncClient, username: str = "alice", password: str = "Correct-Horse-1",
-    **form: str,
-) -> httpx.Response:
-    """POST the login form and return the response."""
-    return await client.post("/login", data={"username": username, "password": password, **form})
