@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from crudauth.hooks import AuthHooks
     from crudauth.identity import IdentityConfig
     from crudauth.password import PasswordPolicy, PasswordSource
+    from crudauth.ratelimit import RateLimit, RateLimiterBackend
     from crudauth.repository import UserRepository
+    from crudauth.transports.session import SessionManager
 
 __all__ = ["AuthSurface"]
 
@@ -34,6 +36,17 @@ class AuthSurface(Protocol):
     transports: list[Transport]
     password_policy: PasswordPolicy
     fresh_sign_in_seconds: int
+    new_user_defaults: dict[str, Any]
+    new_user_fields: Any
+
+    @property
+    def rate_limits(self) -> dict[str, RateLimit]: ...
+
+    @property
+    def rate_limiter(self) -> RateLimiterBackend: ...
+
+    @property
+    def session_manager(self) -> SessionManager | None: ...
 
     def current_user(
         self,

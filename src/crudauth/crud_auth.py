@@ -1,0 +1,492 @@
+"""The composition root: one object that wires every part of crudauth together."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from crudauth.account import build_account_router
+from crudauth.configuration import (
+    check_identity,
+    merge_rate_limits,
+    warn_about_memory_backends,
+    warn_about_registration,
+)
+from crudauth.constants import DEFAULT_ALGORITHM, DEFAULT_FRESH_SIGN_IN_SECONDS
+from crudauth.core import AuthRuntime, CookieConfig, Transport
+from crudauth.dependencies import Dependency, build_current_user, build_rate_limit, default_limit
+from crudauth.hooks import AuthHooks
+from crudauth.identity import IdentityConfig
+from crudauth.password import PasswordContext, PasswordPolicy, PasswordSource
+from crudauth.principal import Principal
+from crudauth.provisioning import NewUserFields
+from crudauth.ratelimit import (
+    DEFAULT_RATE_LIMITS,
+    KeyBy,
+    LockoutConfig,
+    LockoutPolicy,
+    MemoryRateLimiterBackend,
+    RateLimit,
+    RateLimiterBackend,
+)
+from crudauth.register import RegisterIn, build_register_route
+from crudauth.repository import UserRepository
+from crudauth.resolution import PrincipalResolver
+from crudauth.transports.bearer import BearerTransport
+from crudauth.transports.session import SessionManager, SessionTransport
+from crudauth.transports.session.management import build_session_management_router
+
+if TYPE_CHECKING:
+    from crudauth.storage import DatabaseStore
+
+__all__ = ["MEMORY_MFA_STORE", "MEMORY_TOKEN_STORES", "CRUDAuth"]
+
+logger = logging.getLogger("crudauth")
+
+MEMORY_RATE_LIMITER = "rate limiter (lockout/throttle counters)"
+MEMORY_SESSIONS = "sessions/CSRF"
+MEMORY_TOKEN_STORES = "one-time-token/OAuth-state stores"
+MEMORY_MFA_STORE = "MFA store"
+
+_NOT_YET = (
+    "{name}= is not available in this version of crudauth; remove it from CRUDAuth(...)"
+)
+
+
+class CRUDAuth:
+    """Authentication for a FastAPI app that owns its SQLAlchemy user model.
+
+    Args:
+        session: FastAPI dependency yielding an ``AsyncSession``.
+        user_model: The app's declarative user model.
+        SECRET_KEY: Signs tokens and keys the HMAC under which sessions are stored.
+        transports: Ordered transports; the first present credential wins.
+
+    Every other keyword is optional and documented in the guides. Construction validates
+    the configuration against the model and raises ``ValueError`` naming the setting.
+
+    Example::
+
+        auth = CRUDAuth(session=get_db, user_model=User, SECRET_KEY=settings.secret)
+        app.include_router(auth.router)
+    """
+
+    def __init__(
+        self,
+        *,
+        session: Callable[..., Any],
+        user_model: type[Any],
+        SECRET_KEY: str,  # noqa: N803 - the public name is upper-case
+        transports: Sequence[Transport] | None = None,
+        column_map: dict[str, str] | None = None,
+        identity: IdentityConfig | None = None,
+        oauth: dict[str, Any] | None = None,
+        oauth_paths: dict[str, str] | None = None,
+        oauth_response_mode: str = "redirect",
+        oauth_default_redirect: str | None = None,
+        email: Any = None,
+        channels: list[Any] | None = None,
+        hooks: AuthHooks | None = None,
+        redirect_base_url: str | None = None,
+        algorithm: str = DEFAULT_ALGORITHM,
+        cookies: CookieConfig | None = None,
+        register_schema: type[BaseModel] | None = None,
+        register_extra_fields: set[str] | None = None,
+        new_user_fields: NewUserFields | None = None,
+        new_user_defaults: dict[str, Any] | None = None,
+        rate_limiter: RateLimiterBackend | None = None,
+        redis_url: str | None = None,
+        redis_client: Any = None,
+        database_store: DatabaseStore | None = None,
+        rate_limit_prefix: str | None = None,
+        rate_limits: dict[str, RateLimit] | None = None,
+        lockout: LockoutConfig | None = None,
+        trusted_proxy_hops: int = 0,
+        sudo: Any = None,
+        mfa: Any = None,
+        warn_on_memory_backend: bool = True,
+        password_policy: PasswordPolicy | None = None,
+        legacy_verifiers: Sequence[Callable[[str, str], bool]] | None = None,
+        fresh_sign_in_seconds: int = DEFAULT_FRESH_SIGN_IN_SECONDS,
+    ) -> None:
+        if not SECRET_KEY:
+            raise ValueError("SECRET_KEY is required")
+        if redis_url is not None and redis_client is not None:
+            raise ValueError("Pass redis_url= or redis_client=, not both")
+        if database_store is not None and (redis_url is not None or redis_client is not None):
+            raise ValueError("database_store= cannot be combined with redis_url= or redis_client=")
+        if rate_limit_prefix is not None and rate_limiter is not None:
+            raise ValueError(
+                "rate_limit_prefix= applies only to the limiter crudauth builds; set the "
+                "prefix on your rate_limiter= instead"
+            )
+        if trusted_proxy_hops < 0:
+            raise ValueError("trusted_proxy_hops must be 0 or more")
+        for name, value in (
+            ("oauth", oauth), ("email", email), ("channels", channels), ("sudo", sudo),
+            ("mfa", mfa), ("oauth_paths", oauth_paths),
+        ):
+            if value:
+                raise NotImplementedError(_NOT_YET.format(name=name))
+        del oauth_response_mode, oauth_default_redirect
+
+        self.session = session
+        self.identity = identity or IdentityConfig()
+        self.hooks = hooks or AuthHooks()
+        self.repo = UserRepository(
+            user_model,
+            column_map=column_map,
+            register_extra_fields=register_extra_fields,
+            login_fields=list(self.identity.login),
+            recovery=self.identity.recovery,
+        )
+        check_identity(self.repo, self.identity, oauth=oauth, email=email, channels=channels)
+        if fresh_sign_in_seconds < 0:
+            raise ValueError("fresh_sign_in_seconds must be 0 or more (0 closes the window)")
+        self.fresh_sign_in_seconds = fresh_sign_in_seconds
+        self.password_policy = password_policy or PasswordPolicy()
+        self.new_user_fields = new_user_fields
+        self.new_user_defaults = self.repo.filter_provisioning_data(dict(new_user_defaults or {}))
+        self.register_schema = register_schema
+        warn_about_registration(self.repo, register_extra_fields, register_schema)
+        self._rate_limits = merge_rate_limits(DEFAULT_RATE_LIMITS, rate_limits)
+
+        self.transports: list[Transport] = list(transports or [SessionTransport()])
+        self._session_transport: SessionTransport | None = next(
+            (t for t in self.transports if isinstance(t, SessionTransport)), None
+        )
+        self._bearer_transport: BearerTransport | None = next(
+            (t for t in self.transports if isinstance(t, BearerTransport)), None
+        )
+
+        self._owned_redis = False
+        if redis_url is not None:
+            from crudauth.storage.backends.redis import redis_client_from_url
+
+            redis_client = redis_client_from_url(redis_url)
+            self._owned_redis = True
+        self._redis_client = redis_client
+        self._database_store = database_store
+        self._rate_limiter = self._build_rate_limiter(rate_limiter, rate_limit_prefix)
+
+        lockout_config = self._lockout_config(lockout)
+        self.lockout = LockoutPolicy(
+            self._rate_limiter,
+            max_attempts=lockout_config.max_attempts,
+            attempt_window_seconds=lockout_config.attempt_window_seconds,
+            lockout_base_seconds=lockout_config.lockout_base_seconds,
+            lockout_max_seconds=lockout_config.lockout_max_seconds,
+            round_retention_seconds=lockout_config.round_retention_seconds,
+            on_login_success=lockout_config.on_login_success,
+            fail_open=False,
+        )
+        self.runtime = AuthRuntime(
+            secret_key=SECRET_KEY,
+            repo=self.repo,
+            hooks=self.hooks,
+            redirect_base_url=redirect_base_url,
+            db_dependency=session,
+            algorithm=algorithm,
+            cookie_config=cookies or CookieConfig(),
+            rate_limiter=self._rate_limiter,
+            lockout=self.lockout,
+            trusted_proxy_hops=trusted_proxy_hops,
+            redis_client=redis_client,
+            transports=self.transports,
+            database_store=database_store,
+            legacy_verifiers=tuple(legacy_verifiers or ()),
+        )
+        for transport in self.transports:
+            transport.bind(self.runtime)
+        self._resolver = PrincipalResolver(self.runtime)
+        self.sudo = None
+        if warn_on_memory_backend:
+            warn_about_memory_backends(self._memory_parts())
+
+    def _build_rate_limiter(
+        self, explicit: RateLimiterBackend | None, prefix: str | None
+    ) -> RateLimiterBackend:
+        if explicit is not None:
+            return explicit
+        if self._redis_client is not None:
+            from crudauth.ratelimit import redis_rate_limiter
+
+            if prefix is None:
+                return redis_rate_limiter(client=self._redis_client)
+            return redis_rate_limiter(client=self._redis_client, prefix=prefix)
+        if self._database_store is not None:
+            return self._database_store.rate_limiter(prefix=prefix or "")  # type: ignore[no-any-return]
+        return MemoryRateLimiterBackend()
+
+    def _lockout_config(self, lockout: LockoutConfig | None) -> LockoutConfig:
+        from_transport = getattr(self._session_transport, "lockout", None)
+        if lockout is not None and from_transport is not None:
+            raise ValueError(
+                "Configure the login lockout once: pass CRUDAuth(lockout=...) or the "
+                "SessionTransport(login_*=...) arguments, not both"
+            )
+        return lockout or from_transport or LockoutConfig()
+
+    def _memory_parts(self) -> list[str]:
+        parts = []
+        if isinstance(self._rate_limiter, MemoryRateLimiterBackend):
+            parts.append(MEMORY_RATE_LIMITER)
+        session_transport = self._session_transport
+        if session_transport is not None and session_transport.backend == "memory":
+            parts.append(MEMORY_SESSIONS)
+        return parts
+
+    # -- public properties -------------------------------------------------------------
+
+    @property
+    def sessions(self) -> SessionManager:
+        """The first session transport's ``SessionManager``."""
+        transport = self._session_transport
+        if transport is None or transport.manager is None:
+            raise RuntimeError("No SessionTransport configured")
+        return transport.manager
+
+    @property
+    def session_manager(self) -> SessionManager | None:
+        """The first session transport's manager, or ``None`` without one."""
+        transport = self._session_transport
+        return transport.manager if transport is not None else None
+
+    @property
+    def emails(self) -> None:
+        return None
+
+    @property
+    def oauth(self) -> None:
+        return None
+
+    @property
+    def mfa(self) -> None:
+        return None
+
+    @property
+    def oauth_providers(self) -> Mapping[str, Any]:
+        return {}
+
+    @property
+    def rate_limiter(self) -> RateLimiterBackend:
+        return self._rate_limiter
+
+    @property
+    def rate_limits(self) -> dict[str, RateLimit]:
+        return dict(self._rate_limits)
+
+    @property
+    def router(self) -> APIRouter:
+        """Every enabled route; a new router is assembled on each access."""
+        router = APIRouter()
+        body_model = self.register_schema or RegisterIn
+        router.include_router(build_register_route(self, body_model))
+        router.include_router(build_account_router(self))
+        session_transport = self._session_transport
+        if session_transport is not None and session_transport.management_routes:
+            router.include_router(build_session_management_router(self, session_transport))
+        for transport in self.transports:
+            routes = transport.contributes_routes()
+            if routes is not None:
+                router.include_router(routes)
+        return router
+
+    @property
+    def session_router(self) -> APIRouter:
+        transport = self._session_transport
+        routes = transport.contributes_routes() if transport is not None else None
+        if routes is None:
+            raise RuntimeError("No SessionTransport configured")
+        return routes
+
+    @property
+    def bearer_router(self) -> APIRouter:
+        transport = self._bearer_transport
+        routes = transport.contributes_routes() if transport is not None else None
+        if routes is None:
+            raise RuntimeError("No BearerTransport configured")
+        return routes
+
+    @property
+    def oauth_router(self) -> APIRouter:
+        raise RuntimeError("OAuth is not configured")
+
+    @property
+    def mfa_router(self) -> APIRouter:
+        raise RuntimeError("MFA is not configured")
+
+    # -- dependencies ----------------------------------------------------------------
+
+    def current_user(
+        self,
+        *,
+        optional: bool = False,
+        superuser: bool = False,
+        verified: bool = False,
+        scopes: Sequence[str] | None = None,
+        transport: str | Sequence[str] | None = None,
+        check: Callable[[Principal], Any] | None = None,
+    ) -> Dependency:
+        """Return a dependency that authenticates the caller and applies the gates.
+
+        Raises:
+            ValueError: ``verified=True`` without a recovery factor, or ``transport``
+                naming no configured transport.
+        """
+        if verified and self.identity.recovery is None:
+            raise ValueError(
+                "current_user(verified=True) needs a recovery factor; this app's "
+                "IdentityConfig has recovery=None"
+            )
+        selected = self._resolver.select(transport)
+        return build_current_user(
+            self._resolver,
+            self.session,
+            selected,
+            optional=optional,
+            superuser=superuser,
+            verified=verified,
+            scopes=scopes,
+            check=check,
+        )
+
+    def require_sudo(self) -> Dependency:
+        raise RuntimeError("Sudo is not configured; pass CRUDAuth(sudo=SudoConfig())")
+
+    def rate_limit(
+        self,
+        action: str,
+        limit: Any = None,
+        *,
+        key: Any = KeyBy.IP,
+        transport: str | Sequence[str] | None = None,
+    ) -> Dependency:
+        """Return a fixed-window throttle for ``action`` (429 with ``Retry-After``)."""
+        effective = default_limit(action, limit, self._rate_limits)
+        selected = self._resolver.select(transport)
+        return build_rate_limit(
+            action=action,
+            limit=effective,
+            key=key,
+            resolver=self._resolver,
+            db_dependency=self.session,
+            transports=selected,
+            backend_getter=lambda: self._rate_limiter,
+            trusted_proxy_hops=self.runtime.trusted_proxy_hops,
+            authenticated=self.current_user(transport=transport),
+        )
+
+    # -- methods ---------------------------------------------------------------------
+
+    async def authenticate_password(
+        self,
+        db: AsyncSession,
+        identifier: str,
+        password: str,
+        *,
+        request: Request,
+        record_success: bool = True,
+    ) -> Any:
+        """Run the hardened credential check behind ``/login`` and ``/token``."""
+        return await self.runtime.authenticate_password(
+            db, identifier, password, request=request, record_success=record_success
+        )
+
+    def issue_tokens(self, user: Any, *, scopes: Sequence[str] | None = None) -> dict[str, Any]:
+        """Mint an access and refresh token pair through the first bearer transport."""
+        if self._bearer_transport is None:
+            raise RuntimeError("No BearerTransport configured")
+        return self._bearer_transport.issue_tokens(user, scopes=scopes)
+
+    async def validate_password(
+        self,
+        password: str,
+        *,
+        user: Any = None,
+        source: PasswordSource = "set",
+        field: str = "password",
+    ) -> None:
+        """Enforce the password policy; raises ``PasswordPolicyException`` (422)."""
+        if user is not None:
+            context = PasswordContext.for_user(self.repo, source, user)
+        else:
+            context = PasswordContext(source=source, username=None, email=None, user=None)
+        await self.password_policy.enforce(password, context, field=field)
+
+    async def signed_in_recently(self, principal: Principal) -> bool:
+        """Return whether a session principal signed in within the freshness window."""
+        if self.fresh_sign_in_seconds == 0 or principal.transport != "session":
+            return False
+        if self._session_transport is None or self._session_transport.manager is None:
+            return False
+        session_id = principal.metadata.get("session_id")
+        if not session_id:
+            return False
+        record = await self._session_transport.manager.get_session(session_id)
+        if record is None:
+            return False
+        age = datetime.now(timezone.utc) - record.created_at
+        return age.total_seconds() <= self.fresh_sign_in_seconds
+
+    async def resolve_principal(
+        self, request: Request, update_activity: bool = False
+    ) -> Principal | None:
+        """Resolve the caller outside dependency injection, e.g. in middleware.
+
+        Opens its own DB session through the ``session`` dependency (dependency
+        overrides do not apply), never checks CSRF, and returns ``None`` for anonymous
+        or invalid credentials.
+        """
+        async with AsyncExitStack() as stack:
+            db = await _open_dependency(self.session, stack)
+            return await self._resolver.resolve_outside_dependencies(
+                request, db, update_activity=update_activity
+            )
+
+    async def initialize(self) -> None:
+        """Open connections: the limiter, then each transport. Call at app start-up."""
+        await self._rate_limiter.initialize()
+        for transport in self.transports:
+            await transport.initialize()
+
+    async def shutdown(self) -> None:
+        """Close every connection; every closer runs, and the first error is re-raised."""
+        closers: list[Callable[[], Any]] = [t.shutdown for t in self.transports]
+        closers.append(self._rate_limiter.close)
+        if self._owned_redis and self._redis_client is not None:
+            closers.append(self._redis_client.aclose)
+        first_error: BaseException | None = None
+        for close in closers:
+            try:
+                await close()
+            except Exception as exc:
+                logger.exception("crudauth shutdown step failed")
+                first_error = first_error or exc
+        if first_error is not None:
+            raise first_error
+
+
+async def _open_dependency(dependency: Callable[..., Any], stack: AsyncExitStack) -> Any:
+    """Call a FastAPI-style dependency by hand and register its cleanup on ``stack``."""
+    result = dependency()
+    if inspect.isasyncgen(result):
+        value = await result.__anext__()
+        stack.push_async_callback(result.aclose)
+        return value
+    if inspect.isgenerator(result):
+        value = next(result)
+        stack.callback(result.close)
+        return value
+    if inspect.isawaitable(result):
+        return await result
+    return result

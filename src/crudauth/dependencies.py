@@ -1,0 +1,163 @@
+"""FastAPI dependencies behind ``auth.current_user()`` and ``auth.rate_limit()``."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any
+
+from fastapi import Depends
+from starlette.requests import Request
+from starlette.responses import Response
+
+from crudauth.core import Transport
+from crudauth.exceptions import ForbiddenException, UnauthorizedException
+from crudauth.principal import Principal
+from crudauth.ratelimit import KeyBy, RateLimit
+from crudauth.ratelimit.dependency import enforce_rate_limit, identity_key
+from crudauth.resolution import PrincipalResolver
+from crudauth.utils.callbacks import takes_two_arguments
+
+__all__ = ["build_current_user", "build_rate_limit"]
+
+Dependency = Callable[..., Coroutine[Any, Any, Any]]
+
+NOT_AUTHENTICATED = "Not authenticated"
+INSUFFICIENT_PRIVILEGES = "Insufficient privileges"
+NOT_VERIFIED = "Recovery factor not verified"
+INSUFFICIENT_SCOPE = "Insufficient scope"
+ACCESS_DENIED = "Access denied"
+
+
+def build_current_user(
+    resolver: PrincipalResolver,
+    db_dependency: Callable[..., Any],
+    transports: Sequence[Transport],
+    *,
+    optional: bool,
+    superuser: bool,
+    verified: bool,
+    scopes: Sequence[str] | None,
+    check: Callable[[Principal], Any] | None,
+) -> Dependency:
+    """Return a dependency that authenticates over ``transports`` and runs the gates."""
+    required_scopes = tuple(scopes or ())
+
+    async def current_user(
+        request: Request, db: Any = Depends(db_dependency)
+    ) -> Principal | None:
+        # Transport errors (CSRF 403, tampered token 401) propagate even when optional.
+        principal = await resolver.resolve(request, db, transports)
+        if principal is None:
+            if optional:
+                return None
+            raise UnauthorizedException(NOT_AUTHENTICATED)
+        if superuser and not principal.is_superuser:
+            raise ForbiddenException(INSUFFICIENT_PRIVILEGES)
+        if verified and not principal.recovery_verified:
+            raise ForbiddenException(NOT_VERIFIED)
+        if required_scopes and not principal.has_scopes(required_scopes):
+            raise ForbiddenException(INSUFFICIENT_SCOPE)
+        if check is not None:
+            outcome = check(principal)
+            if inspect.isawaitable(outcome):
+                outcome = await outcome
+            # Only the exact value False denies; raising inside check customizes the error.
+            if outcome is False:
+                raise ForbiddenException(ACCESS_DENIED)
+        return principal
+
+    return current_user
+
+
+def build_rate_limit(
+    *,
+    action: str,
+    limit: RateLimit | Callable[..., Any],
+    key: KeyBy | Callable[..., str],
+    resolver: PrincipalResolver,
+    db_dependency: Callable[..., Any],
+    transports: Sequence[Transport],
+    backend_getter: Callable[[], Any],
+    trusted_proxy_hops: int,
+    authenticated: Dependency,
+) -> Dependency:
+    """Return a fixed-window throttle dependency for ``action``.
+
+    ``KeyBy.USER`` authenticates like ``current_user()`` (401 when anonymous, CSRF for
+    session cookies). Other keys and resolvers that need the caller resolve it without the
+    CSRF check, and may see ``None``.
+    """
+    name_identity = identity_key(key, trusted_proxy_hops)
+    needs_principal = _needs_principal(key, limit)
+
+    async def resolve_limit(request: Request, principal: Principal | None) -> RateLimit | None:
+        if isinstance(limit, RateLimit):
+            return limit
+        resolved = limit(request, principal)
+        if inspect.isawaitable(resolved):
+            resolved = await resolved
+        return resolved if isinstance(resolved, RateLimit) else None
+
+    async def apply(
+        request: Request, response: Response, principal: Principal | None
+    ) -> None:
+        backend = backend_getter()
+        effective = await resolve_limit(request, principal)
+        if backend is None or effective is None or effective.disabled:
+            return
+        identity = name_identity(request, principal)
+        headers = await enforce_rate_limit(backend, request, action, effective, identity)
+        response.headers.update(headers)
+
+    if key == KeyBy.USER:
+
+        async def user_throttle(
+            request: Request, response: Response, principal: Any = Depends(authenticated)
+        ) -> None:
+            await apply(request, response, principal)
+
+        return user_throttle
+
+    async def request_throttle(
+        request: Request, response: Response, db: Any = Depends(db_dependency)
+    ) -> None:
+        principal = None
+        if needs_principal:
+            try:
+                principal = await resolver.resolve(
+                    request, db, transports, enforce_csrf=False, update_activity=False
+                )
+            except UnauthorizedException:
+                principal = None
+        await apply(request, response, principal)
+
+    if not needs_principal:
+
+        async def ip_throttle(request: Request, response: Response) -> None:
+            await apply(request, response, None)
+
+        return ip_throttle
+    return request_throttle
+
+
+def _needs_principal(key: Any, limit: Any) -> bool:
+    if key == KeyBy.USER_OR_IP:
+        return True
+    if callable(key) and not isinstance(key, KeyBy) and takes_two_arguments(key):
+        return True
+    return not isinstance(limit, RateLimit)
+
+
+def default_limit(
+    action: str, limit: Any, table: Mapping[str, RateLimit]
+) -> RateLimit | Callable[..., Any]:
+    """Return the explicit ``limit``, else the table entry for ``action``."""
+    if limit is not None:
+        return limit  # type: ignore[no-any-return]
+    if action not in table:
+        raise ValueError(
+            f"rate_limit({action!r}) has no built-in limit; pass limit=RateLimit(times, "
+            f"seconds) for a custom action (built-in actions: {', '.join(sorted(table))})"
+        )
+    return table[action]

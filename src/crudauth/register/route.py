@@ -1,0 +1,195 @@
+"""``POST /register``: create an account from an allowlisted body."""
+
+# No postponed annotations here: FastAPI must see the body model chosen at runtime.
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, EmailStr
+from sqlalchemy.exc import IntegrityError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from crudauth.exceptions import (
+    DuplicateValueException,
+    UnprocessableEntityException,
+    ValueTooLongException,
+)
+from crudauth.hooks import HookContext
+from crudauth.password import PasswordContext
+from crudauth.protocols import AuthSurface
+from crudauth.provisioning import NewUserContext, resolve_new_user_fields
+from crudauth.ratelimit.dependency import enforce_rate_limit
+from crudauth.register.constants import ACCOUNT_EXISTS
+from crudauth.utils.hashing import get_password_hash_async
+from crudauth.utils.http import client_ip_key, get_client_ip
+from crudauth.utils.identifiers import canonical_email, is_mixed_script_lookalike
+
+__all__ = ["RegisterIn", "build_register_route"]
+
+logger = logging.getLogger("crudauth.register")
+
+
+class RegisterIn(BaseModel):
+    """The default ``/register`` body."""
+
+    email: EmailStr
+    username: str
+    password: str
+
+
+def build_register_route(auth: AuthSurface, body_model: type[BaseModel]) -> APIRouter:
+    """Build ``POST /register`` for ``body_model``.
+
+    Raises:
+        ValueError: ``body_model`` lacks ``password`` or a login field, or a login field
+            other than email and username is not listed in ``register_extra_fields``.
+    """
+    repo = auth.repo
+    login_fields = list(auth.identity.login)
+    declared = set(body_model.model_fields)
+    missing = [name for name in ["password", *login_fields] if name not in declared]
+    if missing:
+        raise ValueError(
+            f"register_schema {body_model.__name__} must declare {missing!r}: "
+            f"registration needs the password and every identity.login field"
+        )
+    filtered_away = [
+        name for name in login_fields if not repo.filter_registration_data({name: "x"})
+    ]
+    if filtered_away:
+        raise ValueError(
+            f"identity.login field(s) {filtered_away!r} are not registrable; add them to "
+            f"register_extra_fields"
+        )
+
+    router = APIRouter(tags=["auth"])
+
+    async def register(
+        request: Request,
+        response: Response,
+        body: BaseModel,
+        db: Any = Depends(auth.session),
+    ) -> dict[str, Any]:
+        submitted = body.model_dump()
+        password = submitted.pop("password")
+        await auth.password_policy.enforce(
+            password,
+            PasswordContext(
+                source="register",
+                username=submitted.get("username"),
+                email=submitted.get("email"),
+                user=None,
+            ),
+            field="password",
+        )
+        _reject_unstorable(submitted)
+        data = repo.filter_registration_data(dict(submitted))
+        username = data.get("username")
+        # Mixed-script names such as a Cyrillic "а" in "alice" would impersonate others.
+        if isinstance(username, str) and is_mixed_script_lookalike(username):
+            raise UnprocessableEntityException(
+                "Username mixes letters from different scripts; use one script."
+            )
+
+        too_long = {
+            name: limit
+            for name, value in data.items()
+            if (limit := repo.exceeds_length(name, value)) is not None
+        }
+        if too_long:
+            raise ValueTooLongException(too_long)
+
+        # Counted only after validation, so malformed requests do not burn the budget.
+        limit = auth.rate_limits["register"]
+        if not limit.disabled:
+            ip = client_ip_key(get_client_ip(request, auth.runtime.trusted_proxy_hops))
+            headers = await enforce_rate_limit(
+                auth.rate_limiter, request, "register", limit, ip
+            )
+            response.headers.update(headers)
+
+        # Hashed before the duplicate check so a taken and a free name cost the same.
+        hashed = await get_password_hash_async(password)
+        unique_values = [
+            (name, value)
+            for name, value in data.items()
+            if value is not None and repo.is_unique_column(name)
+        ]
+        await _raise_if_taken(auth, db, unique_values)
+
+        insert = {**data, "hashed_password": hashed, **auth.new_user_defaults}
+        insert.update(
+            await resolve_new_user_fields(
+                auth.new_user_fields,
+                NewUserContext(
+                    email=canonical_email(data.get("email")) or "",
+                    username=str(username or ""),
+                    source="register",
+                    db=db,
+                    register_data=submitted,
+                    oauth=None,
+                ),
+                repo,
+            )
+        )
+        try:
+            user = await repo.create(db, insert)
+        except IntegrityError:
+            # A concurrent signup won the race: report the duplicate, never a 500.
+            await db.rollback()
+            await _raise_if_taken(auth, db, unique_values)
+            raise DuplicateValueException(ACCOUNT_EXISTS) from None
+
+        context = HookContext(
+            ip_address=get_client_ip(request, auth.runtime.trusted_proxy_hops),
+            user_agent=request.headers.get("user-agent"),
+            request=request,
+        )
+        if not await auth.hooks.fire("on_after_register", repo.to_dict(user), db=db, context=context):
+            await db.rollback()
+            user = await repo.refresh_if_expired(db, user)
+        logger.info("account registered user_id=%s", repo.user_id(user))
+        return {
+            "id": repo.user_id(user),
+            "email": repo.get(user, "email"),
+            "username": repo.get(user, "username"),
+        }
+
+    register.__annotations__["body"] = body_model
+    router.add_api_route("/register", register, methods=["POST"], name="register")
+    return router
+
+
+def _reject_unstorable(values: dict[str, Any]) -> None:
+    # NUL cannot be stored in PostgreSQL text columns; refusing it keeps that a 422.
+    bad = [name for name, value in values.items() if isinstance(value, str) and "\x00" in value]
+    if bad:
+        raise UnprocessableEntityException(
+            [
+                {
+                    "type": "string_invalid_character",
+                    "loc": ["body", name],
+                    "msg": "String must not contain NUL characters",
+                }
+                for name in bad
+            ]
+        )
+
+
+async def _raise_if_taken(
+    auth: AuthSurface, db: Any, unique_values: list[tuple[str, Any]]
+) -> None:
+    """Raise the duplicate error for the first unique value already registered."""
+    repo = auth.repo
+    login_order = {name: index for index, name in enumerate(auth.identity.login)}
+    ordered = sorted(unique_values, key=lambda item: login_order.get(item[0], len(login_order)))
+    private = {"email", auth.identity.recovery}
+    for name, value in ordered:
+        if await repo.get_by_field(db, name, value) is None:
+            continue
+        label = name[:1].upper() + name[1:].lower()
+        if name in private:
+            raise DuplicateValueException(f"{label} already registered")
+        raise DuplicateValueException(f"{label} already taken")

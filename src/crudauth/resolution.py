@@ -1,0 +1,151 @@
+"""Resolve a request's principal once and share it with every gate of the request."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+
+from crudauth.core import AuthContext, AuthRuntime, Transport
+from crudauth.exceptions import UnauthorizedException
+from crudauth.principal import Principal
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ["PrincipalResolver"]
+
+CACHE_ATTRIBUTE = "_crudauth_principals"
+
+
+@dataclass
+class _Resolved:
+    principal: Principal
+    db: Any
+    enforced_csrf: bool
+    updated_activity: bool
+
+
+class PrincipalResolver:
+    """Runs the selected transports in order and caches the winner on ``request.state``.
+
+    The first transport that returns a principal wins. A transport that raises (a failed
+    CSRF check, a tampered token) ends the loop, and failures are never cached, so every
+    dependency that asks again raises again.
+    """
+
+    def __init__(self, runtime: AuthRuntime) -> None:
+        self.runtime = runtime
+
+    def select(self, names: str | Sequence[str] | None) -> tuple[Transport, ...]:
+        """Return the configured transports matching ``names``, in configured order."""
+        transports = tuple(self.runtime.transports)
+        if names is None:
+            return transports
+        wanted = {names} if isinstance(names, str) else set(names)
+        selected = tuple(t for t in transports if t.name in wanted)
+        unknown = wanted - {t.name for t in transports}
+        if unknown or not selected:
+            configured = ", ".join(repr(t.name) for t in transports) or "none"
+            raise ValueError(
+                f"current_user(transport=...) names no configured transport: "
+                f"{sorted(unknown)!r}; configured transports are {configured}"
+            )
+        return selected
+
+    async def resolve(
+        self,
+        request: Request,
+        db: AsyncSession,
+        transports: Sequence[Transport],
+        *,
+        enforce_csrf: bool = True,
+        update_activity: bool = True,
+    ) -> Principal | None:
+        """Return the request's principal over ``transports``, or ``None`` when anonymous."""
+        cache: dict[tuple[str, ...], _Resolved] = getattr(request.state, CACHE_ATTRIBUTE, None) or {}
+        cache_key = tuple(t.name for t in transports)
+        cached = cache.get(cache_key)
+        if cached is not None:
+            principal = await self._reuse(
+                request, db, cached, enforce_csrf=enforce_csrf, update_activity=update_activity
+            )
+            if principal is not None:
+                return principal
+            cache.pop(cache_key, None)
+
+        ctx = AuthContext(
+            request=request,
+            db=db,
+            runtime=self.runtime,
+            enforce_csrf=enforce_csrf,
+            update_activity=update_activity,
+        )
+        for transport in transports:
+            principal = await transport.authenticate(request, ctx)
+            if principal is None:
+                continue
+            cache[cache_key] = _Resolved(principal, db, enforce_csrf, update_activity)
+            setattr(request.state, CACHE_ATTRIBUTE, cache)
+            return principal
+        return None
+
+    async def _reuse(
+        self,
+        request: Request,
+        db: Any,
+        cached: _Resolved,
+        *,
+        enforce_csrf: bool,
+        update_activity: bool,
+    ) -> Principal | None:
+        principal = cached.principal
+        transport = next(
+            (t for t in self.runtime.transports if t.name == principal.transport), None
+        )
+        ctx = AuthContext(
+            request=request,
+            db=db,
+            runtime=self.runtime,
+            enforce_csrf=enforce_csrf and not cached.enforced_csrf,
+            update_activity=update_activity and not cached.updated_activity,
+        )
+        # A principal resolved with fewer checks gets the missing ones now (CSRF, slide).
+        if transport is not None and (ctx.enforce_csrf or ctx.update_activity):
+            if not await transport.revalidate(request, principal, ctx):
+                return None
+            cached.enforced_csrf = cached.enforced_csrf or enforce_csrf
+            cached.updated_activity = cached.updated_activity or update_activity
+
+        if db is not cached.db:
+            # Reload through the caller's DB session; a row gone or disabled since drops out.
+            user = await ctx.resolve_user(principal.user_id)
+            if user is None or not self.runtime.repo.is_active(user):
+                return None
+            principal = ctx.build_principal(
+                user_id=principal.user_id,
+                user=user,
+                transport=principal.transport,
+                scopes=principal.scopes,
+                metadata=principal.metadata,
+            )
+            cached.principal = principal
+            cached.db = db
+        return principal
+
+    async def resolve_outside_dependencies(
+        self, request: Request, db: AsyncSession, *, update_activity: bool = False
+    ) -> Principal | None:
+        """Resolve for middleware: no CSRF check, and a 401 reads as anonymous."""
+        try:
+            return await self.resolve(
+                request,
+                db,
+                tuple(self.runtime.transports),
+                enforce_csrf=False,
+                update_activity=update_activity,
+            )
+        except UnauthorizedException:
+            return None
