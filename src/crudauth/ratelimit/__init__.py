@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crudauth.ratelimit.backends.memory import MemoryRateLimiterBackend as MemoryRateLimiterBackend
+from crudauth.ratelimit.backends.redis import RedisBackend as RedisBackend
 from crudauth.ratelimit.base import RateLimiterBackend as RateLimiterBackend
 from crudauth.ratelimit.config import DEFAULT_RATE_LIMITS as DEFAULT_RATE_LIMITS
 from crudauth.ratelimit.config import KeyBy as KeyBy
@@ -12,6 +13,7 @@ from crudauth.ratelimit.config import LockoutConfig as LockoutConfig
 from crudauth.ratelimit.config import RateLimit as RateLimit
 from crudauth.ratelimit.config import RateLimitResolver as RateLimitResolver
 from crudauth.ratelimit.constants import REDIS_KEY_PREFIX
+from crudauth.ratelimit.headers import RateLimitHeadersMiddleware as RateLimitHeadersMiddleware
 from crudauth.ratelimit.policy import LockoutPolicy as LockoutPolicy
 
 __all__ = [
@@ -21,16 +23,20 @@ __all__ = [
     "LockoutPolicy",
     "MemoryRateLimiterBackend",
     "RateLimit",
+    "RateLimitHeadersMiddleware",
     "RateLimitResolver",
     "RateLimiterBackend",
+    "RedisBackend",
     "redis_rate_limiter",
 ]
 
 
 def redis_rate_limiter(
     redis_url: str | None = None, client: Any = None, prefix: str = REDIS_KEY_PREFIX
-) -> RateLimiterBackend:
-    """Build a Redis limiter on ``client`` (borrowed) or a client for ``redis_url``."""
-    from crudauth.ratelimit.backends.redis import RedisBackend
+) -> RedisBackend:
+    """Build a Redis limiter on ``client`` (borrowed) or a client for ``redis_url``.
 
+    Raises ``ImportError`` with an install hint when ``redis`` is missing and no client
+    is given.
+    """
     return RedisBackend(redis_url=redis_url, client=client, prefix=prefix)

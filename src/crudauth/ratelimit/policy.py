@@ -15,6 +15,8 @@ from crudauth.exceptions import StoreUnavailableError
 from crudauth.ratelimit.base import RateLimiterBackend
 from crudauth.ratelimit.config import LockoutConfig, LoginSuccessClears
 from crudauth.ratelimit.constants import LOCKOUT_NAMESPACE
+from crudauth.utils.http import client_ip_key
+from crudauth.utils.identifiers import canonical_identifier
 
 __all__ = ["LockoutPolicy"]
 
@@ -22,9 +24,8 @@ logger = logging.getLogger("crudauth.ratelimit")
 
 
 def _lockout_subjects(ip: str, identifier: str) -> tuple[str, str]:
-    from crudauth.utils.http import client_ip_key
-    from crudauth.utils.identifiers import canonical_identifier
-
+    # Canonical forms stop an attacker from multiplying attempts by varying the case of
+    # an identifier or by rotating addresses inside one IPv6 /64.
     return client_ip_key(ip), canonical_identifier(identifier)
 
 

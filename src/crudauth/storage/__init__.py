@@ -6,6 +6,7 @@ from typing import Any
 
 from crudauth.constants import DEFAULT_SESSION_TTL_SECONDS
 from crudauth.storage.backends.memory import MemorySessionStorage as MemorySessionStorage
+from crudauth.storage.backends.redis import RedisSessionStorage as RedisSessionStorage
 from crudauth.storage.base import AbstractSessionStorage as AbstractSessionStorage
 from crudauth.storage.constants import (
     BACKEND_DATABASE,
@@ -17,6 +18,7 @@ from crudauth.storage.constants import (
 __all__ = [
     "AbstractSessionStorage",
     "MemorySessionStorage",
+    "RedisSessionStorage",
     "get_session_storage",
 ]
 
@@ -42,8 +44,6 @@ def get_session_storage(
         return MemorySessionStorage(prefix=prefix, expiration=expiration)
 
     if name == BACKEND_REDIS:
-        from crudauth.storage.backends.redis import RedisSessionStorage
-
         return RedisSessionStorage(
             prefix=prefix, expiration=expiration, redis_url=redis_url, client=client, **kwargs
         )

@@ -1,5 +1,6 @@
 """Rate-limiter backends."""
 
 from crudauth.ratelimit.backends.memory import MemoryRateLimiterBackend as MemoryRateLimiterBackend
+from crudauth.ratelimit.backends.redis import RedisBackend as RedisBackend
 
-__all__ = ["MemoryRateLimiterBackend"]
+__all__ = ["MemoryRateLimiterBackend", "RedisBackend"]

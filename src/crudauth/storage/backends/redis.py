@@ -1,0 +1,358 @@
+"""Redis storage with a per-user index, for deployments with several workers.
+
+The ``redis`` package is imported only when a client is built or an error is
+translated, so importing this module works without it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from crudauth.constants import (
+    DEFAULT_SESSION_TTL_SECONDS,
+    USER_INDEX_TTL_BUFFER_SECONDS,
+)
+from crudauth.exceptions import StoreUnavailableError
+from crudauth.storage.base import AbstractSessionStorage, M, T
+from crudauth.storage.constants import (
+    DEFAULT_REDIS_URL,
+    DEFAULT_STORAGE_PREFIX,
+    REDIS_CONNECT_TIMEOUT_SECONDS,
+    REDIS_MODIFY_MAX_ATTEMPTS,
+    REDIS_SOCKET_TIMEOUT_SECONDS,
+    USER_INDEX_SUFFIX,
+)
+
+__all__ = ["RedisSessionStorage", "redis_client_from_url"]
+
+logger = logging.getLogger("crudauth.storage")
+
+STORE_NAME = "redis session store"
+SCAN_BATCH_SIZE = 500
+
+
+def redis_client_from_url(url: str | None = None) -> Any:
+    """Build an asyncio Redis client for ``url`` (default: local Redis, database 0).
+
+    The client fails fast when the server is down: 2 s connect and socket timeouts, and
+    one quick retry, which replaces a pooled connection left dead by a server restart.
+    Raises ``ImportError`` with an install hint when ``redis`` is not installed.
+    """
+    try:
+        from redis.asyncio import Redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import ExponentialBackoff
+    except ImportError as exc:
+        raise ImportError(
+            "Redis support needs the redis package: pip install 'crudauth[redis]'"
+        ) from exc
+
+    return Redis.from_url(
+        url or DEFAULT_REDIS_URL,
+        decode_responses=False,
+        socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
+        socket_timeout=REDIS_SOCKET_TIMEOUT_SECONDS,
+        retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), 1),
+    )
+
+
+def redis_errors() -> tuple[type[BaseException], ...]:
+    """Return the exceptions that mean Redis could not serve a command."""
+    from redis.exceptions import RedisError
+
+    return (RedisError, OSError, TimeoutError)
+
+
+@contextmanager
+def translate_redis_errors(store: str, log: logging.Logger, prefix: str) -> Iterator[None]:
+    """Turn a Redis failure into ``StoreUnavailableError(store)`` after one log line.
+
+    The line names the store, the key prefix and the error class, never a key or value.
+    """
+    try:
+        yield
+    except StoreUnavailableError:
+        raise
+    except redis_errors() as exc:
+        log.error("%s failed for keys under %r (%s)", store, prefix, type(exc).__name__)
+        raise StoreUnavailableError(store, exc) from exc
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class RedisSessionStorage(AbstractSessionStorage[T]):
+    """Store values as JSON strings with a Redis TTL, plus a set of ids per user.
+
+    A value with a ``user_id`` is listed in ``<prefix without ":">_users:<user_id>``,
+    whose TTL is the value's TTL plus one hour and is only ever extended. Both
+    ``decode_responses`` settings of the client work.
+    """
+
+    def __init__(
+        self,
+        prefix: str = DEFAULT_STORAGE_PREFIX,
+        expiration: int = DEFAULT_SESSION_TTL_SECONDS,
+        redis_url: str | None = None,
+        client: Any = None,
+        **_: Any,
+    ) -> None:
+        super().__init__(prefix=prefix, expiration=expiration)
+        # A borrowed client belongs to the caller, who closes it.
+        self._owns_client = client is None
+        self.client: Any = client if client is not None else redis_client_from_url(redis_url)
+        base = prefix[:-1] if prefix.endswith(":") else prefix
+        self._index_prefix = f"{base}{USER_INDEX_SUFFIX}:"
+
+    def _guard(self) -> Any:
+        return translate_redis_errors(STORE_NAME, logger, self.prefix)
+
+    def user_index_key(self, user_id: Any) -> str:
+        return f"{self._index_prefix}{user_id}"
+
+    async def _index(self, user_id: Any, session_id: str, ttl: int) -> None:
+        index_key = self.user_index_key(user_id)
+        index_ttl = ttl + USER_INDEX_TTL_BUFFER_SECONDS
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.sadd(index_key, session_id)
+            # NX arms a new index and GT only lengthens an old one, so the index never
+            # expires before a value it lists.
+            pipe.expire(index_key, index_ttl, nx=True)
+            pipe.expire(index_key, index_ttl, gt=True)
+            await pipe.execute()
+
+    async def create(
+        self, data: T, session_id: str | None = None, expiration: int | None = None
+    ) -> str:
+        session_id = session_id or self.generate_session_id()
+        ttl = self.expiration if expiration is None else expiration
+        user_id = getattr(data, "user_id", None)
+        with self._guard():
+            # Index before record: a live value is never missing from its owner's list.
+            if user_id is not None:
+                await self._index(user_id, session_id, ttl)
+            await self.client.set(self.get_key(session_id), data.model_dump_json(), ex=ttl)
+        return session_id
+
+    async def get(self, session_id: str, model_class: type[M]) -> M | None:
+        with self._guard():
+            raw = await self.client.get(self.get_key(session_id))
+        if raw is None:
+            return None
+        return model_class.model_validate_json(raw)
+
+    async def get_many(self, session_ids: Sequence[str], model_class: type[M]) -> list[M | None]:
+        if not session_ids:
+            return []
+        with self._guard():
+            raws = await self.client.mget([self.get_key(session_id) for session_id in session_ids])
+        return [None if raw is None else model_class.model_validate_json(raw) for raw in raws]
+
+    async def update(
+        self,
+        session_id: str,
+        data: T,
+        reset_expiration: bool = True,
+        expiration: int | None = None,
+    ) -> bool:
+        ttl = self.expiration if expiration is None else expiration
+        key = self.get_key(session_id)
+        payload = data.model_dump_json()
+        with self._guard():
+            # XX: a value deleted concurrently stays deleted instead of coming back.
+            if reset_expiration:
+                written = await self.client.set(key, payload, ex=ttl, xx=True)
+            else:
+                written = await self.client.set(key, payload, keepttl=True, xx=True)
+            if not written:
+                return False
+            user_id = getattr(data, "user_id", None)
+            if user_id is not None:
+                await self._index(user_id, session_id, ttl)
+        return True
+
+    async def modify(
+        self,
+        session_id: str,
+        model_class: type[M],
+        change: Callable[[M], None],
+        reset_expiration: bool = True,
+        expiration: int | None = None,
+    ) -> M | None:
+        from redis.exceptions import WatchError
+
+        key = self.get_key(session_id)
+        ttl = self.expiration if expiration is None else expiration
+        with self._guard():
+            async with self.client.pipeline(transaction=True) as pipe:
+                for _attempt in range(REDIS_MODIFY_MAX_ATTEMPTS):
+                    try:
+                        # WATCH aborts the write when another client changed the key.
+                        await pipe.watch(key)
+                        raw = await pipe.get(key)
+                        if raw is None:
+                            await pipe.reset()
+                            return None
+                        value = model_class.model_validate_json(raw)
+                        change(value)
+                        pipe.multi()
+                        if reset_expiration:
+                            pipe.set(key, value.model_dump_json(), ex=ttl, xx=True)
+                        else:
+                            pipe.set(key, value.model_dump_json(), keepttl=True, xx=True)
+                        (written,) = await pipe.execute()
+                        break
+                    except WatchError:
+                        continue
+                else:
+                    raise RuntimeError(
+                        f"modify gave up after {REDIS_MODIFY_MAX_ATTEMPTS} concurrent "
+                        "changes to one key"
+                    )
+            if not written:
+                return None
+            user_id = getattr(value, "user_id", None)
+            if user_id is not None:
+                await self._index(user_id, session_id, ttl)
+        return value
+
+    async def _owner_of(self, key: str) -> Any:
+        raw = await self.client.get(key)
+        return None if raw is None else _owner_in(raw)
+
+    async def delete(self, session_id: str, user_id: Any = None) -> bool:
+        key = self.get_key(session_id)
+        with self._guard():
+            if user_id is None:
+                user_id = await self._owner_of(key)
+            removed = bool(await self.client.delete(key))
+            if removed and user_id is not None:
+                await self.client.srem(self.user_index_key(user_id), session_id)
+        return removed
+
+    async def delete_many(self, session_ids: Sequence[str], user_id: Any = None) -> int:
+        """Delete the values and their index entries in one MULTI.
+
+        Without ``user_id`` one MGET first finds each value's owner.
+        """
+        if not session_ids:
+            return 0
+        keys = [self.get_key(session_id) for session_id in session_ids]
+        with self._guard():
+            owners: dict[str, list[str]] = {}
+            if user_id is not None:
+                owners[str(user_id)] = list(session_ids)
+            else:
+                for session_id, raw in zip(session_ids, await self.client.mget(keys), strict=True):
+                    owner = None if raw is None else _owner_in(raw)
+                    if owner is not None:
+                        owners.setdefault(str(owner), []).append(session_id)
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.delete(*keys)
+                for owner, ids in owners.items():
+                    pipe.srem(self.user_index_key(owner), *ids)
+                results = await pipe.execute()
+        return int(results[0])
+
+    async def extend(self, session_id: str, expiration: int | None = None) -> bool:
+        ttl = self.expiration if expiration is None else expiration
+        key = self.get_key(session_id)
+        with self._guard():
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.expire(key, ttl)
+                pipe.get(key)
+                extended, raw = await pipe.execute()
+            if not extended:
+                return False
+            # The owner's index must outlive the longer TTL too.
+            owner = None if raw is None else _owner_in(raw)
+            if owner is not None:
+                await self._index(owner, session_id, ttl)
+        return True
+
+    async def exists(self, session_id: str) -> bool:
+        with self._guard():
+            return bool(await self.client.exists(self.get_key(session_id)))
+
+    async def set_if_absent(self, session_id: str, data: T, expiration: int | None = None) -> bool:
+        ttl = self.expiration if expiration is None else expiration
+        with self._guard():
+            # SET NX is one atomic command, so exactly one concurrent caller wins.
+            claimed = await self.client.set(
+                self.get_key(session_id), data.model_dump_json(), ex=ttl, nx=True
+            )
+        return bool(claimed)
+
+    async def get_and_delete(self, session_id: str, model_class: type[M]) -> M | None:
+        key = self.get_key(session_id)
+        with self._guard():
+            # GET and DEL in one MULTI: only one concurrent caller receives the value,
+            # so a one-time token cannot be consumed twice.
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.get(key)
+                pipe.delete(key)
+                raw, _removed = await pipe.execute()
+        if raw is None:
+            return None
+        return model_class.model_validate_json(raw)
+
+    async def get_user_sessions(self, user_id: Any) -> list[str]:
+        with self._guard():
+            members = await self.client.smembers(self.user_index_key(user_id))
+        return [_text(member) for member in members]
+
+    async def remove_from_user_index(self, user_id: Any, session_id: str) -> None:
+        with self._guard():
+            await self.client.srem(self.user_index_key(user_id), session_id)
+
+    async def scan_keys(self, match: str | None = None) -> list[str]:
+        pattern = f"{self.prefix}*" if match is None else match
+        with self._guard():
+            return [
+                _text(key)
+                async for key in self.client.scan_iter(match=pattern, count=SCAN_BATCH_SIZE)
+            ]
+
+    async def delete_pattern(self, pattern: str) -> int:
+        removed = 0
+        batch: list[bytes | str] = []
+        with self._guard():
+            async for key in self.client.scan_iter(match=f"{pattern}*", count=SCAN_BATCH_SIZE):
+                batch.append(key)
+                if len(batch) >= SCAN_BATCH_SIZE:
+                    removed += await self.client.delete(*batch)
+                    batch = []
+            if batch:
+                removed += await self.client.delete(*batch)
+        return removed
+
+    async def initialize(self) -> None:
+        """Check that the server answers and supports ``EXPIRE ... NX`` (Redis 7.0+)."""
+        from redis.exceptions import ResponseError
+
+        with self._guard():
+            await self.client.ping()
+            try:
+                await self.client.expire(f"{self.prefix}__crudauth_version_probe__", 1, nx=True)
+            except ResponseError as exc:
+                raise RuntimeError(
+                    "crudauth needs Redis 7.0+ (or Valkey 7.2+): the server rejected EXPIRE ... NX"
+                ) from exc
+
+    async def close(self) -> None:
+        if self._owns_client:
+            await self.client.aclose()
+
+
+def _owner_in(raw: bytes | str) -> Any:
+    """Return the ``user_id`` field of a stored JSON object, or ``None``."""
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return None
+    return document.get("user_id") if isinstance(document, dict) else None
