@@ -82,11 +82,12 @@ def _bcrypt_hash(value: str | None) -> bytes | None:
     return value.encode("ascii")
 
 
-def _checkpw(candidate: bytes, hashed: bytes) -> bool:
+def _checkpw(candidate: bytes, hashed: bytes) -> bool | None:
+    """Compare with bcrypt; None when bcrypt rejects ``hashed`` as malformed."""
     try:
         return bcrypt.checkpw(candidate, hashed)
     except ValueError:
-        return False
+        return None
 
 
 @functools.lru_cache(maxsize=4)
@@ -148,7 +149,12 @@ def verify_and_update_password(plain: str, hashed: str | None) -> tuple[bool, st
         _burn(attempts[0], len(attempts))
         return False, None
 
-    if _checkpw(attempts[0], stored):
+    first = _checkpw(attempts[0], stored)
+    if first is None:
+        # bcrypt rejected the hash before doing any work: pay the same cost anyway.
+        _burn(attempts[0], len(attempts))
+        return False, None
+    if first:
         return True, None
     if len(attempts) > 1 and _checkpw(attempts[1], stored):
         return True, get_password_hash(normalized)
@@ -220,7 +226,7 @@ def verify_plain_bcrypt(plain: str, hashed: str) -> bool:
     stored = _bcrypt_hash(hashed)
     if stored is None:
         return False
-    return _checkpw(_encode(plain)[:BCRYPT_INPUT_BYTES], stored)
+    return _checkpw(_encode(plain)[:BCRYPT_INPUT_BYTES], stored) is True
 
 
 def verify_legacy_password(
