@@ -1,0 +1,112 @@
+"""Device lists, revocation and the per-user session cap."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crudauth.transports.session.constants import (
+    REASON_LIMIT,
+    REASON_LOGOUT_ALL,
+    REASON_USER_REVOKED,
+    REASON_USER_REVOKED_ALL,
+)
+from crudauth.transports.session.keys import same_text
+from crudauth.transports.session.records import SessionRecords, StoredSession
+from crudauth.transports.session.schemas import SessionData
+
+__all__ = ["SessionDevices"]
+
+
+class SessionDevices(SessionRecords):
+    """Per-user views of ``SessionManager``.
+
+    Each operation costs a fixed number of store round trips however many sessions the
+    user has: read the user index, read all records in one batch, delete in one batch.
+    Stores that cannot index by user make these no-ops that return empty results.
+    """
+
+    max_sessions: int
+
+    async def list_for_user(
+        self, user_id: Any, current_session_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Return one row per live session of the user, marking the caller's as current.
+
+        ``id`` is the public handle, never the cookie value. Returns ``[]`` when the
+        store cannot index by user.
+        """
+        sessions = await self._live_sessions(user_id)
+        if not sessions:
+            return []
+        current_key = self.keys.session_key(current_session_id) if current_session_id else None
+        return [
+            {
+                "id": self.keys.handle_for_key(key),
+                "device": dict(record.device_info),
+                "ip": record.ip_address,
+                "created_at": record.created_at,
+                "last_activity": record.last_activity,
+                "current": current_key is not None and same_text(key, current_key),
+            }
+            for key, record in sessions
+        ]
+
+    async def revoke(self, session_id: str, owner_id: Any = None) -> bool:
+        """End one session by raw id; with ``owner_id``, only a session that user owns.
+
+        Owners are compared as strings, so ``7`` and ``"7"`` match.
+        """
+        if not session_id:
+            return False
+        key = self.keys.session_key(session_id)
+        record: SessionData | None = await self.storage.get(key, SessionData)
+        if record is None:
+            return False
+        # Another user's session is left untouched and reported like a missing one.
+        if owner_id is not None and str(record.user_id) != str(owner_id):
+            return False
+        return await self._end_session(key, record, REASON_USER_REVOKED)
+
+    async def revoke_by_handle(self, handle: str, owner_id: Any) -> bool:
+        """End the session of ``owner_id`` whose public handle is ``handle``.
+
+        Only the owner's own sessions are searched, so a foreign, unknown or malformed
+        handle all return ``False`` and cannot be used to probe other users' sessions.
+        """
+        if not handle:
+            return False
+        sessions = await self._live_sessions(owner_id)
+        for key, record in sessions or []:
+            if same_text(self.keys.handle_for_key(key), handle):
+                return await self._end_session(key, record, REASON_USER_REVOKED)
+        return False
+
+    async def revoke_all(self, user_id: Any, exclude: str | None = None) -> int:
+        """Sign the user out everywhere except the raw session id ``exclude``."""
+        return await self.terminate_all_user_sessions(
+            user_id, reason=REASON_USER_REVOKED_ALL, exclude=exclude
+        )
+
+    async def terminate_all_user_sessions(
+        self, user_id: Any, reason: str = REASON_LOGOUT_ALL, exclude: str | None = None
+    ) -> int:
+        """End every live session of the user except ``exclude``; return the count."""
+        sessions = await self._live_sessions(user_id)
+        if not sessions:
+            return 0
+        excluded_key = self.keys.session_key(exclude) if exclude else None
+        victims = [
+            (key, record)
+            for key, record in sessions
+            if excluded_key is None or not same_text(key, excluded_key)
+        ]
+        return await self._end_sessions(victims, reason, user_id=user_id)
+
+    async def _enforce_session_cap(self, user_id: Any) -> None:
+        """Evict least recently active sessions so one more fits under the cap."""
+        sessions = await self._live_sessions(user_id)
+        if not sessions or len(sessions) < self.max_sessions:
+            return
+        by_activity = sorted(sessions, key=lambda stored: stored[1].last_activity)
+        victims: list[StoredSession] = by_activity[: len(sessions) - self.max_sessions + 1]
+        await self._end_sessions(victims, REASON_LIMIT, user_id=user_id)

@@ -1,0 +1,167 @@
+"""Reading, expiring and ending stored sessions: the base of ``SessionManager``."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from crudauth.storage.base import AbstractSessionStorage
+from crudauth.transports.session.constants import (
+    CSRF_TOKEN_ID_META_KEY,
+    REASON_ABSOLUTE_TIMEOUT,
+    REASON_MANUAL,
+    REASON_TIMEOUT,
+    REMEMBER_ME_META_KEY,
+)
+from crudauth.transports.session.keys import SessionKeys
+from crudauth.transports.session.schemas import SessionData
+
+__all__ = ["SessionRecords"]
+
+logger = logging.getLogger("crudauth.session")
+
+# A stored session paired with the storage key it lives under.
+StoredSession = tuple[str, SessionData]
+
+
+class SessionRecords:
+    """Shared state and record lifecycle; ``SessionManager`` sets the fields."""
+
+    storage: AbstractSessionStorage[Any]
+    csrf_storage: AbstractSessionStorage[Any] | None
+    session_timeout: timedelta
+    remember_me_timeout: timedelta
+    absolute_timeout: timedelta | None
+    activity_interval: timedelta
+    keys: SessionKeys
+
+    def _now(self) -> datetime:
+        """Return the current UTC time; tests override this to move the clock."""
+        return datetime.now(timezone.utc)
+
+    def timeout_seconds_for(self, metadata: dict[str, Any] | None) -> int:
+        """Return the idle window in seconds: remember-me when flagged, else default."""
+        if metadata and metadata.get(REMEMBER_ME_META_KEY):
+            return int(self.remember_me_timeout.total_seconds())
+        return int(self.session_timeout.total_seconds())
+
+    def csrf_ttl_for(self, session_ttl: int) -> int:
+        """Return the CSRF record TTL for a session TTL.
+
+        Activity slides the session and its CSRF token in two writes at most once per
+        activity interval, so the token gets that interval as slack and never expires
+        under a live session.
+        """
+        return session_ttl + int(self.activity_interval.total_seconds())
+
+    def session_handle(self, session_id: str) -> str:
+        """Return the public handle of a raw session id, safe for UIs and audit logs."""
+        return self.keys.handle(session_id)
+
+    async def get_session(self, session_id: str) -> SessionData | None:
+        """Return the stored record without touching activity or checking idleness."""
+        if not session_id:
+            return None
+        record: SessionData | None = await self.storage.get(
+            self.keys.session_key(session_id), SessionData
+        )
+        return record
+
+    async def terminate_session(self, session_id: str, reason: str = REASON_MANUAL) -> bool:
+        """Delete a session and its CSRF token; return whether a record was deleted."""
+        if not session_id:
+            return False
+        key = self.keys.session_key(session_id)
+        record: SessionData | None = await self.storage.get(key, SessionData)
+        if record is None:
+            return False
+        return await self._end_session(key, record, reason)
+
+    def _expiry_reason(self, record: SessionData, now: datetime) -> str | None:
+        """Return why ``record`` is invalid at ``now``, or ``None`` while it is live."""
+        idle_window = timedelta(seconds=self.timeout_seconds_for(record.metadata))
+        # Checked on read as well, so stores without TTL support still expire sessions.
+        if record.last_activity < now - idle_window:
+            return REASON_TIMEOUT
+        if self.absolute_timeout is not None and record.created_at < now - self.absolute_timeout:
+            return REASON_ABSOLUTE_TIMEOUT
+        return None
+
+    async def _end_session(self, key: str, record: SessionData, reason: str) -> bool:
+        deleted = await self.storage.delete(key, user_id=record.user_id)
+        csrf_key = record.metadata.get(CSRF_TOKEN_ID_META_KEY)
+        if self.csrf_storage is not None and isinstance(csrf_key, str) and csrf_key:
+            # The token dies with its session, so it cannot outlive a revocation.
+            await self.csrf_storage.delete(csrf_key)
+        if deleted:
+            self._log_ended(key, record, reason)
+        return deleted
+
+    async def _end_sessions(
+        self, sessions: list[StoredSession], reason: str, user_id: Any = None
+    ) -> int:
+        """End sessions in two batched store calls; return how many were deleted."""
+        if not sessions:
+            return 0
+        deleted = await self.storage.delete_many([key for key, _ in sessions], user_id=user_id)
+        csrf_keys = [
+            csrf_key
+            for _, record in sessions
+            if isinstance(csrf_key := record.metadata.get(CSRF_TOKEN_ID_META_KEY), str) and csrf_key
+        ]
+        if self.csrf_storage is not None and csrf_keys:
+            await self.csrf_storage.delete_many(csrf_keys)
+        for key, record in sessions:
+            self._log_ended(key, record, reason)
+        return deleted
+
+    async def _live_sessions(self, user_id: Any) -> list[StoredSession] | None:
+        """Return the user's live sessions; ``None`` when the store has no user index.
+
+        Costs two round trips (index, then one batched read) however many sessions the
+        user has. Index entries whose record is gone are pruned, and idle- or
+        absolute-expired records are ended in one batch.
+        """
+        try:
+            keys = await self.storage.get_user_sessions(user_id)
+        except NotImplementedError:
+            return None
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return []
+        records = await self.storage.get_many(keys, SessionData)
+
+        owner = str(user_id)
+        now = self._now()
+        live: list[StoredSession] = []
+        expired: list[StoredSession] = []
+        for key, record in zip(keys, records, strict=True):
+            if record is None:
+                await self.storage.remove_from_user_index(user_id, key)
+                continue
+            # A stale or corrupted index entry must never expose another user's session.
+            if str(record.user_id) != owner:
+                continue
+            if self._expiry_reason(record, now) is not None:
+                expired.append((key, record))
+            else:
+                live.append((key, record))
+
+        await self._end_sessions(expired, REASON_TIMEOUT, user_id=user_id)
+        return live
+
+    def _log_ended(self, key: str, record: SessionData, reason: str) -> None:
+        handle = self.keys.handle_for_key(key)
+        logger.debug(
+            "session ended reason=%s handle=%s user_id=%s",
+            reason,
+            handle,
+            record.user_id,
+            extra={
+                "event": "session_ended",
+                "reason": reason,
+                "session_handle": handle,
+                "user_id": record.user_id,
+            },
+        )

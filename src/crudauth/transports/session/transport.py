@@ -1,0 +1,411 @@
+"""``SessionTransport``: cookie sessions with server-side state and CSRF tokens."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from crudauth.constants import (
+    DEFAULT_ACTIVITY_INTERVAL_SECONDS,
+    DEFAULT_CLEANUP_INTERVAL_MINUTES,
+    DEFAULT_MAX_SESSIONS_PER_USER,
+    DEFAULT_REMEMBER_ME_DAYS,
+    DEFAULT_SESSION_TIMEOUT_MINUTES,
+    SECONDS_PER_MINUTE,
+)
+from crudauth.core import AuthContext, AuthRuntime, CookieConfig, Transport
+from crudauth.exceptions import CSRFException
+from crudauth.hooks import HookContext
+from crudauth.principal import Principal
+from crudauth.transports.session.constants import (
+    CSRF_COOKIE_NAME,
+    CSRF_HEADER_NAME,
+    CSRF_STORAGE_PREFIX,
+    INVALID_CSRF_TOKEN,
+    LOGIN_TYPE_META_KEY,
+    MISSING_CSRF_TOKEN,
+    REASON_LOGOUT,
+    REMEMBER_ME_META_KEY,
+    SAFE_METHODS,
+    SAMESITE_NONE_REJECTED,
+    SESSION_COOKIE_NAME,
+    SESSION_STORAGE_PREFIX,
+    TRANSPORT_NAME,
+)
+from crudauth.transports.session.manager import SessionManager
+from crudauth.transports.session.schemas import SessionData
+from crudauth.transports.session.stores import build_session_stores, validate_store_options
+from crudauth.utils.http import get_client_ip
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from crudauth.ratelimit import LockoutConfig
+
+__all__ = ["SessionTransport"]
+
+security_logger = logging.getLogger("crudauth.security")
+
+
+class ResolvedSession(NamedTuple):
+    """A request's live session together with its active, current-epoch user."""
+
+    session_id: str
+    record: SessionData
+    user: Any
+
+
+class SessionTransport(Transport):
+    """Authenticate browsers with an HttpOnly session cookie and a CSRF header.
+
+    All arguments are keyword-only. ``activity_interval_seconds`` bounds how often a
+    session's activity is written (``0`` writes on every request). The ``login_*`` and
+    ``on_login_success`` arguments tune the shared login lockout and are exposed as
+    ``lockout``. Store choice happens in ``bind``: see ``build_session_stores``.
+    """
+
+    name = TRANSPORT_NAME
+
+    def __init__(
+        self,
+        *,
+        backend: str | None = None,
+        redis_url: str | None = None,
+        redis_client: Any = None,
+        csrf: bool = True,
+        max_sessions_per_user: int = DEFAULT_MAX_SESSIONS_PER_USER,
+        session_timeout_minutes: int = DEFAULT_SESSION_TIMEOUT_MINUTES,
+        absolute_timeout_hours: int | None = None,
+        remember_me_days: int = DEFAULT_REMEMBER_ME_DAYS,
+        cleanup_interval_minutes: int = DEFAULT_CLEANUP_INTERVAL_MINUTES,
+        cookies: CookieConfig | None = None,
+        cookie_name: str = SESSION_COOKIE_NAME,
+        csrf_cookie_name: str = CSRF_COOKIE_NAME,
+        storage_prefix: str = SESSION_STORAGE_PREFIX,
+        csrf_storage_prefix: str = CSRF_STORAGE_PREFIX,
+        storage: Any = None,
+        csrf_storage: Any = None,
+        login_max_attempts: int | None = None,
+        login_attempt_window_seconds: int | None = None,
+        login_lockout_base_seconds: int | None = None,
+        login_lockout_max_seconds: int | None = None,
+        on_login_success: str | None = None,
+        management_routes: bool = False,
+        activity_interval_seconds: int = DEFAULT_ACTIVITY_INTERVAL_SECONDS,
+    ) -> None:
+        if cookie_name == csrf_cookie_name:
+            raise ValueError(
+                f"cookie_name and csrf_cookie_name must differ, both are {cookie_name!r}"
+            )
+        if storage_prefix == csrf_storage_prefix:
+            raise ValueError(
+                f"storage_prefix and csrf_storage_prefix must differ, both are {storage_prefix!r}"
+            )
+        if activity_interval_seconds < 0:
+            raise ValueError(
+                f"activity_interval_seconds must be 0 or more, got {activity_interval_seconds}"
+            )
+        self.backend = validate_store_options(
+            backend=backend,
+            redis_url=redis_url,
+            redis_client=redis_client,
+            storage=storage,
+            csrf_storage=csrf_storage,
+            csrf=csrf,
+            storage_prefix=storage_prefix,
+        )
+        self.redis_url = redis_url
+        self.redis_client = redis_client
+        self.csrf_enabled = csrf
+        self.max_sessions_per_user = max_sessions_per_user
+        self.session_timeout_minutes = session_timeout_minutes
+        self.absolute_timeout_hours = absolute_timeout_hours
+        self.remember_me_days = remember_me_days
+        self.cleanup_interval_minutes = cleanup_interval_minutes
+        self.cookie_name = cookie_name
+        self.csrf_cookie_name = csrf_cookie_name
+        self.storage_prefix = storage_prefix
+        self.csrf_storage_prefix = csrf_storage_prefix
+        self.management_routes = management_routes
+        self.activity_interval_seconds = activity_interval_seconds
+        self.lockout: LockoutConfig | None = _lockout_config(
+            max_attempts=login_max_attempts,
+            attempt_window_seconds=login_attempt_window_seconds,
+            lockout_base_seconds=login_lockout_base_seconds,
+            lockout_max_seconds=login_lockout_max_seconds,
+            on_login_success=on_login_success,
+        )
+        self.manager: SessionManager | None = None
+        self._cookie_override = cookies
+        self._storage = storage
+        self._csrf_storage = csrf_storage
+        self._owned_redis_client: Any = None
+
+    # -- binding and lifecycle -------------------------------------------------------
+
+    def bind(self, runtime: AuthRuntime) -> None:
+        """Receive the facade's state, choose the stores and build the manager.
+
+        Raises ``ValueError`` for SameSite=None cookies and for ``backend="database"``
+        without a ``CRUDAuth(database_store=...)``.
+        """
+        super().bind(runtime)
+        policy = self.cookie_config()
+        # The CSRF check trusts SameSite as its second layer; None would remove it.
+        if policy.samesite == "none":
+            raise ValueError(SAMESITE_NONE_REJECTED)
+
+        stores = build_session_stores(
+            runtime,
+            backend=self.backend,
+            redis_url=self.redis_url,
+            redis_client=self.redis_client,
+            storage=self._storage,
+            csrf_storage=self._csrf_storage,
+            csrf=self.csrf_enabled,
+            storage_prefix=self.storage_prefix,
+            csrf_storage_prefix=self.csrf_storage_prefix,
+            ttl_seconds=self.session_timeout_minutes * SECONDS_PER_MINUTE,
+        )
+        self.backend = stores.backend
+        self._owned_redis_client = stores.owned_client
+        self.manager = SessionManager(
+            stores.sessions,
+            csrf_storage=stores.csrf,
+            max_sessions_per_user=self.max_sessions_per_user,
+            session_timeout_minutes=self.session_timeout_minutes,
+            remember_me_days=self.remember_me_days,
+            cleanup_interval_minutes=self.cleanup_interval_minutes,
+            lockout=runtime.lockout,
+            cookie_secure=policy.secure,
+            cookie_samesite=policy.samesite,
+            cookie_path=policy.path,
+            session_cookie_name=self.cookie_name,
+            csrf_cookie_name=self.csrf_cookie_name,
+            trusted_proxy_hops=runtime.trusted_proxy_hops,
+            key_secret=runtime.secret_key,
+            absolute_timeout_hours=self.absolute_timeout_hours,
+            activity_interval_seconds=self.activity_interval_seconds,
+        )
+
+    async def initialize(self) -> None:
+        """Open the session and CSRF stores."""
+        await self._bound_manager().initialize()
+
+    async def shutdown(self) -> None:
+        """Close the stores and the Redis client built from ``redis_url``, if any."""
+        try:
+            if self.manager is not None:
+                await self.manager.shutdown()
+        finally:
+            client, self._owned_redis_client = self._owned_redis_client, None
+            if client is not None:
+                await client.aclose()
+
+    def _bound_manager(self) -> SessionManager:
+        if self.manager is None:
+            raise RuntimeError("SessionTransport is not bound: pass it to CRUDAuth(transports=...)")
+        return self.manager
+
+    # -- authentication ----------------------------------------------------------------
+
+    async def resolve(self, request: Request, ctx: AuthContext) -> ResolvedSession | None:
+        """Return the request's live session and its user, or ``None``.
+
+        Runs every check of ``authenticate``: live session, CSRF when
+        ``ctx.enforce_csrf`` (raising ``CSRFException``), an existing active user, and
+        the session's credential epoch matching the user's ``token_version``.
+        """
+        manager = self._bound_manager()
+        session_id = request.cookies.get(self.cookie_name)
+        if not session_id:
+            return None
+        record = await manager.validate_session(session_id, update_activity=ctx.update_activity)
+        if record is None:
+            return None
+        if ctx.enforce_csrf:
+            await self.enforce_csrf(request, session_id, session=record)
+
+        repo = ctx.repo
+        user = await ctx.resolve_user(record.user_id)
+        # A deactivated or deleted account authenticates as absent, not as an error.
+        if user is None or not repo.is_active(user):
+            return None
+        # A password change or reset moved the epoch: sessions from before it are dead.
+        if record.token_version is not None and record.token_version != repo.token_version(user):
+            return None
+        return ResolvedSession(session_id, record, user)
+
+    async def authenticate(self, request: Request, ctx: AuthContext) -> Principal | None:
+        """Resolve the session cookie to a principal; ``None`` if absent or invalid."""
+        resolved = await self.resolve(request, ctx)
+        if resolved is None:
+            return None
+        return ctx.build_principal(
+            user_id=ctx.repo.user_id(resolved.user),
+            user=resolved.user,
+            transport=self.name,
+            metadata={"session_id": resolved.session_id},
+        )
+
+    async def revalidate(self, request: Request, principal: Principal, ctx: AuthContext) -> bool:
+        """Slide activity and run the CSRF check that an earlier resolution skipped."""
+        session_id = principal.metadata.get("session_id")
+        if principal.transport != self.name or not isinstance(session_id, str):
+            return True
+        manager = self._bound_manager()
+        record: SessionData | None = None
+        if ctx.update_activity:
+            record = await manager.validate_session(session_id, update_activity=True)
+            if record is None:
+                return False
+        if ctx.enforce_csrf:
+            await self.enforce_csrf(request, session_id, session=record)
+        return True
+
+    async def enforce_csrf(
+        self, request: Request, session_id: str, *, session: SessionData | None = None
+    ) -> None:
+        """Raise ``CSRFException`` unless the method is safe or the header is valid.
+
+        Pass the already loaded ``session`` record to avoid a store read. Only the
+        ``X-CSRF-Token`` header is compared, never the CSRF cookie: a cross-site page
+        makes the browser send cookies but cannot set a custom header.
+        """
+        manager = self._bound_manager()
+        if manager.csrf_storage is None or request.method.upper() in SAFE_METHODS:
+            return
+        token = request.headers.get(CSRF_HEADER_NAME, "")
+        if session is None:
+            session = await manager.get_session(session_id)
+        if not token:
+            self._log_csrf_failure(request, session_id, session, "missing")
+            raise CSRFException(MISSING_CSRF_TOKEN)
+        if session is None or not manager.csrf_matches_session(session, token):
+            self._log_csrf_failure(request, session_id, session, "invalid")
+            raise CSRFException(INVALID_CSRF_TOKEN)
+
+    def _log_csrf_failure(
+        self, request: Request, session_id: str, session: SessionData | None, reason: str
+    ) -> None:
+        manager = self._bound_manager()
+        handle = manager.session_handle(session_id)
+        user_id = session.user_id if session is not None else None
+        security_logger.warning(
+            "CSRF check failed reason=%s handle=%s user_id=%s method=%s path=%s",
+            reason,
+            handle,
+            user_id,
+            request.method,
+            request.url.path,
+            extra={
+                "event": "csrf_failed",
+                "reason": reason,
+                "session_handle": handle,
+                "user_id": user_id,
+            },
+        )
+
+    # -- login and logout --------------------------------------------------------------
+
+    @property
+    def sets_cookies(self) -> bool:
+        """Always ``True``: a session login sets the session and CSRF cookies."""
+        return True
+
+    async def complete_login(
+        self, request: Request, response: Response, user: Any, options: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Create a session for a fully verified ``user``, set cookies, fire the hook.
+
+        ``options``: ``remember_me`` (bool) switches the idle window and gives both
+        cookies a ``Max-Age``; ``metadata`` (dict) adds session metadata such as
+        ``login_type``. Returns ``{"id", "username", "csrf_token"}``.
+        """
+        manager = self._bound_manager()
+        repo = self.runtime.repo
+        metadata = dict(options.get("metadata") or {})
+        remember_me = bool(options.get("remember_me"))
+        if remember_me:
+            metadata[REMEMBER_ME_META_KEY] = True
+
+        user_id = repo.user_id(user)
+        session_id, csrf_token = await manager.create_session(
+            request, user_id, metadata=metadata, token_version=repo.token_version(user)
+        )
+        max_age = manager.timeout_seconds_for(metadata) if remember_me else None
+        manager.set_session_cookies(response, session_id, csrf_token, max_age=max_age)
+
+        context = self._hook_context(
+            request,
+            transport=str(metadata.get(LOGIN_TYPE_META_KEY) or self.name),
+            session_handle=manager.session_handle(session_id),
+        )
+        await self.runtime.hooks.fire(
+            "on_after_login", repo.to_dict(user), request=request, context=context
+        )
+        return {"id": user_id, "username": repo.get(user, "username"), "csrf_token": csrf_token}
+
+    async def complete_logout(self, request: Request, response: Response, db: AsyncSession) -> bool:
+        """End the request's live session and expire every transport's cookies.
+
+        A live session demands the CSRF header (``CSRFException`` leaves the session and
+        the cookies alone); an unknown or expired one only has its cookies cleared.
+        Returns whether a session was ended.
+        """
+        manager = self._bound_manager()
+        session_id = request.cookies.get(self.cookie_name)
+        ended = False
+        user: Any = None
+        handle: str | None = None
+        if session_id:
+            record = await manager.validate_session(session_id, update_activity=False)
+            if record is not None:
+                # Without this, any site could sign a visitor out with a forged form.
+                await self.enforce_csrf(request, session_id, session=record)
+                user = await self.runtime.repo.get_by_id(db, record.user_id)
+                handle = manager.session_handle(session_id)
+                ended = await manager.terminate_session(session_id, reason=REASON_LOGOUT)
+
+        self.runtime.clear_cookies(response)
+        if ended and user is not None:
+            context = self._hook_context(request, transport=self.name, session_handle=handle)
+            await self.runtime.hooks.fire(
+                "on_after_logout", self.runtime.repo.to_dict(user), request=request, context=context
+            )
+        return ended
+
+    def clear_cookies(self, response: Response) -> None:
+        """Expire the session and CSRF cookies."""
+        self._bound_manager().clear_session_cookies(response)
+
+    def contributes_routes(self) -> APIRouter | None:
+        """Return ``/login`` and ``/logout`` for this transport."""
+        from crudauth.transports.session.routes import build_session_routes
+
+        return build_session_routes(self)
+
+    def _hook_context(
+        self, request: Request, *, transport: str, session_handle: str | None
+    ) -> HookContext:
+        return HookContext(
+            ip_address=get_client_ip(request, self.runtime.trusted_proxy_hops),
+            user_agent=request.headers.get("user-agent"),
+            transport=transport,
+            request=request,
+            session_handle=session_handle,
+        )
+
+
+def _lockout_config(**overrides: Any) -> LockoutConfig | None:
+    """Build a ``LockoutConfig`` from the ``login_*`` overrides, or ``None``."""
+    given = {name: value for name, value in overrides.items() if value is not None}
+    if not given:
+        return None
+    from crudauth.ratelimit import LockoutConfig
+
+    return LockoutConfig(**given)
