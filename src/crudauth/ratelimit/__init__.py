@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from crudauth.ratelimit.backends.database import (
+    DatabaseRateLimiterBackend as DatabaseRateLimiterBackend,
+)
 from crudauth.ratelimit.backends.memory import MemoryRateLimiterBackend as MemoryRateLimiterBackend
 from crudauth.ratelimit.backends.redis import RedisBackend as RedisBackend
 from crudauth.ratelimit.base import RateLimiterBackend as RateLimiterBackend
@@ -18,6 +21,7 @@ from crudauth.ratelimit.policy import LockoutPolicy as LockoutPolicy
 
 __all__ = [
     "DEFAULT_RATE_LIMITS",
+    "DatabaseRateLimiterBackend",
     "KeyBy",
     "LockoutConfig",
     "LockoutPolicy",

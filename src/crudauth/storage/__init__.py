@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from crudauth.constants import DEFAULT_SESSION_TTL_SECONDS
+from crudauth.storage.backends.database import (
+    DatabaseSessionStorage as DatabaseSessionStorage,
+)
+from crudauth.storage.backends.database import DatabaseStore as DatabaseStore
 from crudauth.storage.backends.memory import MemorySessionStorage as MemorySessionStorage
 from crudauth.storage.backends.redis import RedisSessionStorage as RedisSessionStorage
 from crudauth.storage.base import AbstractSessionStorage as AbstractSessionStorage
@@ -17,6 +21,8 @@ from crudauth.storage.constants import (
 
 __all__ = [
     "AbstractSessionStorage",
+    "DatabaseSessionStorage",
+    "DatabaseStore",
     "MemorySessionStorage",
     "RedisSessionStorage",
     "get_session_storage",
@@ -30,7 +36,7 @@ def get_session_storage(
     expiration: int = DEFAULT_SESSION_TTL_SECONDS,
     redis_url: str | None = None,
     client: Any = None,
-    database: Any = None,
+    database: DatabaseStore | None = None,
     **kwargs: Any,
 ) -> AbstractSessionStorage[Any]:
     """Build a store by name: ``"memory"`` (also empty), ``"redis"`` or ``"database"``.
@@ -53,7 +59,6 @@ def get_session_storage(
             raise ValueError(
                 "get_session_storage(backend='database') needs database=DatabaseStore(...)"
             )
-        store: AbstractSessionStorage[Any] = database.storage(prefix=prefix, expiration=expiration)
-        return store
+        return database.storage(prefix=prefix, expiration=expiration)
 
     raise ValueError(f"Unknown storage backend {backend!r}: use 'memory', 'redis' or 'database'")
