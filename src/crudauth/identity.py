@@ -1,4 +1,4 @@
-"""Which fields a login identifier is matched against, and where recovery is sent."""
+"""Login-field order and recovery factor of an account shape."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ _CHARACTER_RULES: tuple[tuple[str, str, Callable[[str], bool]], ...] = (
 
 @dataclass(frozen=True)
 class PasswordContext:
-    """Who a password belongs to and which flow submitted it."""
+    """Owner of a password (username, email, row) and the flow that submitted it."""
 
     source: PasswordSource
     username: str | None = None

@@ -18,7 +18,7 @@ __all__ = ["NewUserContext", "NewUserFields", "resolve_new_user_fields"]
 
 @dataclass(frozen=True)
 class NewUserContext:
-    """What is known about a user about to be created.
+    """Facts known about a user that crudauth is about to create.
 
     ``email`` is canonical (``""`` for email-less shapes) and ``username`` final (``""``
     when absent). ``register_data`` is the validated ``/register`` body without the

@@ -38,8 +38,8 @@ __all__ = [
 logger = logging.getLogger("crudauth.repository")
 gate_logger = logging.getLogger("crudauth")
 
-# Errors meaning the user database cannot answer; IntegrityError is deliberately absent
-# and always propagates, because callers turn it into a duplicate-value response.
+# Errors meaning the user database is unreachable. IntegrityError is deliberately
+# absent and always propagates, because callers turn it into a duplicate-value response.
 _UNAVAILABLE_ERRORS = (
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
@@ -319,7 +319,7 @@ class UserRepository:
         """Insert a user from ``data``, commit, and return the refreshed row.
 
         Keys the model lacks are skipped. An ``IntegrityError`` (a duplicate) propagates
-        so the caller can answer with a duplicate-value error.
+        so the caller can respond with a duplicate-value error.
         """
         user = self.model(**self._attribute_values(data))
         db.add(user)
@@ -404,7 +404,7 @@ class UserRepository:
         expected: Mapping[str, Any],
         data: Mapping[str, Any],
     ) -> bool:
-        """Write ``data`` only while every field of ``expected`` still holds its value.
+        """Write ``data`` only while every field of ``expected`` still has its value.
 
         A compare-and-set in one ``UPDATE``. It returns False, writing nothing, when
         another request changed one of the ``expected`` fields first.
@@ -545,10 +545,10 @@ class UserRepository:
         callback cannot make a user an administrator or mark an email verified. Each
         dropped key is logged once per repository.
         """
-        kept: dict[str, Any] = {}
+        allowed: dict[str, Any] = {}
         for key, value in data.items():
             if key not in self._contract_names:
-                kept[key] = value
+                allowed[key] = value
                 continue
             if key not in self._warned_provisioning_keys:
                 self._warned_provisioning_keys.add(key)
@@ -557,4 +557,4 @@ class UserRepository:
                     "it was dropped. Only app columns can be set this way.",
                     key,
                 )
-        return kept
+        return allowed

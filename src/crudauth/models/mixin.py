@@ -126,7 +126,7 @@ def make_auth_identity(
 
 if TYPE_CHECKING:
     # A static twin of the default shape, so type checkers see real attributes on
-    # models that inherit it; at run time the factory builds the class.
+    # models that inherit it. At run time the factory builds the class.
     class AuthUserMixin:
         id: Mapped[int]
         email: Mapped[str]

@@ -2,7 +2,7 @@
 
 The stored hash is ``bcrypt(base64(sha256(NFKC(password))))``. bcrypt reads at most 72
 bytes of input, so hashing the raw password would make two long passwords sharing a
-72-byte prefix interchangeable; the 44-byte pre-hash depends on every character. The
+72-byte prefix interchangeable. The 44-byte pre-hash depends on every character. The
 pre-hash is never stored and is not the key derivation: bcrypt is.
 
 ``BCRYPT_ROUNDS`` is the bcrypt cost used for new hashes and for the dummy hash. It is
@@ -126,14 +126,14 @@ def verify_and_update_password(plain: str, hashed: str | None) -> tuple[bool, st
     """Check ``plain`` against ``hashed`` and report a replacement hash when one is due.
 
     The NFKC form is tried first, then the typed form when it differs, so hashes made
-    before normalization keep working; the second value is a fresh hash of the
+    before normalization keep working. The second value is a fresh hash of the
     normalized password when only the typed form matched, else ``None``. Never raises:
     a missing, malformed or unusable hash, a non-string or an over-long password is a
     mismatch that still pays the same bcrypt comparisons against a cached dummy hash.
     """
     if not isinstance(plain, str) or len(plain) > MAX_PASSWORD_LENGTH:
-        # Over-long input is rejected before NFKC or hashing so it costs no more than a
-        # normal attempt; one dummy comparison keeps the timing of a real miss.
+        # Over-long input is rejected before NFKC or hashing, so it costs no more than a
+        # normal attempt. One dummy comparison keeps the timing of a real miss.
         _burn(b"", 1)
         return False, None
 

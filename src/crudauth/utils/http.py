@@ -22,8 +22,9 @@ def get_client_ip(request: HTTPConnection, trusted_hops: int = 0) -> str:
 
     With ``trusted_hops <= 0`` forwarding headers are ignored and the socket peer is
     returned. With ``N > 0`` every ``X-Forwarded-For`` line is joined in order and the
-    entry ``N``-th from the right is returned (the left-most one when the chain is
-    shorter); without the header, the socket peer. ``"unknown"`` when there is no peer.
+    entry ``N``-th from the right is returned, or the left-most one when the chain is
+    shorter. Without the header the socket peer is returned, and ``"unknown"`` when
+    there is no peer.
     """
     peer = request.client.host if request.client and request.client.host else "unknown"
     if trusted_hops <= 0:
@@ -45,7 +46,7 @@ def get_client_ip(request: HTTPConnection, trusted_hops: int = 0) -> str:
 def client_ip_key(ip: str) -> str:
     """Return the rate-limit and lockout key of an address.
 
-    IPv4 stays as is, an IPv4-mapped IPv6 address becomes its IPv4 form, and any other
+    IPv4 stays as is and an IPv4-mapped IPv6 address becomes its IPv4 form. Any other
     IPv6 address becomes its /64 network in CIDR text, because one client usually owns
     a whole /64 and could otherwise rotate addresses to escape per-IP limits. Strings
     that are not IP addresses are returned unchanged.
@@ -69,8 +70,8 @@ def is_cross_site(request: HTTPConnection) -> bool:
 
 def _is_unsafe_character(char: str) -> bool:
     # Browsers strip tabs and newlines inside URLs and treat backslashes as slashes, so
-    # "/\tevil" or "/\\evil" could still become the host "evil"; invisible format
-    # characters can hide such a prefix from a reviewer.
+    # "/\tevil" or "/\\evil" could still become the host "evil". Invisible format
+    # characters could hide such a prefix from a reviewer.
     if char == "\\" or char.isspace():
         return True
     return unicodedata.category(char) in ("Cc", "Cf")
