@@ -7,6 +7,7 @@ from typing import Any
 
 import jwt
 import pytest
+from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -751,3 +752,38 @@ async def test_complete_login_fires_hook(repo: FakeRepo, alice: FakeUser) -> Non
     assert kwargs["context"].ip_address == "203.0.113.7"
     assert kwargs["context"].user_agent == "tests/1.0"
     assert kwargs["context"].session_handle is None
+
+
+async def test_rejection_log_omits_token(repo: FakeRepo, caplog: pytest.LogCaptureFixture) -> None:
+    transport = bind(BearerTransport(), repo)
+    token = create_access_token({"sub": "42", "ver": 0}, OLD_SECRET, scopes=[])
+    caplog.set_level("WARNING", logger="crudauth.security")
+
+    with pytest.raises(UnauthorizedException):
+        await authenticate(transport, bearer(token))
+
+    assert len(caplog.records) == 1
+    assert "reason=invalid" in caplog.text
+    assert token not in caplog.text
+    assert token.split(".")[2] not in caplog.text
+
+
+def test_routes_build_openapi(repo: FakeRepo) -> None:
+    async def get_db() -> None:
+        return None
+
+    transport = bind(BearerTransport(), repo, db_dependency=get_db, transports=())
+    app = FastAPI()
+    app.include_router(transport.contributes_routes())
+
+    paths = app.openapi()["paths"]
+
+    assert set(paths) == {"/token", "/refresh", "/logout"}
+    assert "application/x-www-form-urlencoded" in paths["/token"]["post"]["requestBody"]["content"]
+
+
+def test_routes_need_db_dependency(repo: FakeRepo) -> None:
+    transport = bind(BearerTransport(), repo)
+
+    with pytest.raises(RuntimeError, match="session="):
+        transport.contributes_routes()
