@@ -49,7 +49,7 @@ class RateLimiterBackend(ABC):
 
     @abstractmethod
     async def ping(self) -> bool:
-        """Return whether the backend answers."""
+        """Return whether the backend responds."""
 
     async def get_ttl(self, key: str) -> int:
         """Return the whole seconds left on ``key``, ``0`` when absent or without TTL.

@@ -54,7 +54,7 @@ RateLimitResolver = Callable[
 
 
 class KeyBy(str, Enum):
-    """What a throttle counts per: client IP, user, or user when signed in else IP."""
+    """Throttle identity: client IP, user, or the user when signed in and else IP."""
 
     IP = "ip"
     USER = "user"

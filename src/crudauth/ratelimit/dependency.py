@@ -150,8 +150,8 @@ def limit_by_request(
 ) -> Throttle:
     """Build a dependency counting requests by IP, by user-or-IP or by a key function.
 
-    With ``lookup`` the caller is resolved first (``None`` for anonymous requests) and
-    passed to the key and to a resolver; without it both always see ``None``.
+    With ``lookup``, the caller is resolved first (``None`` for anonymous requests) and
+    passed to the key and to a resolver. Without it, both always receive ``None``.
     """
     name_identity = identity_key(key, trusted_proxy_hops)
 

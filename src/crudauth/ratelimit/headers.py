@@ -43,7 +43,7 @@ def record_rate_limit_headers(request: HTTPConnection, headers: Mapping[str, str
 class RateLimitHeadersMiddleware:
     """Copy the recorded rate-limit headers onto responses that lack them.
 
-    A request that passed a limiter and then failed later (401, 404, 422) still tells
+    A request that passed a limiter and then failed later (401, 404, 422) still shows
     the client its budget. Responses that already carry ``X-RateLimit-Limit`` are left
     as they are.
     """

@@ -121,7 +121,7 @@ class DatabaseRateLimiterBackend(RateLimiterBackend):
         return await self.database.run(work)
 
     async def ping(self) -> bool:
-        """Return whether the database answers; a failure gives ``False``."""
+        """Return whether the database responds; a failure returns ``False``."""
 
         async def work(session: AsyncSession) -> bool:
             await session.execute(text("SELECT 1"))

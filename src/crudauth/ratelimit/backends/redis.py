@@ -78,7 +78,7 @@ class RedisBackend(RateLimiterBackend):
             return bool(await self.client.delete(self.prefix + key))
 
     async def ping(self) -> bool:
-        """Return whether Redis answers; an unreachable server gives ``False``."""
+        """Return whether Redis responds; an unreachable server returns ``False``."""
         try:
             return bool(await self.client.ping())
         except redis_errors():
@@ -87,7 +87,7 @@ class RedisBackend(RateLimiterBackend):
     async def get_ttl(self, key: str) -> int:
         with self._guard():
             ttl = int(await self.client.ttl(self.prefix + key))
-        # TTL answers -2 for a missing key and -1 for a key without expiry.
+        # TTL returns -2 for a missing key and -1 for a key without expiry.
         return max(0, ttl)
 
     async def initialize(self) -> None:

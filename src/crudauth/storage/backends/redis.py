@@ -332,7 +332,7 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         return removed
 
     async def initialize(self) -> None:
-        """Check that the server answers and supports ``EXPIRE ... NX`` (Redis 7.0+)."""
+        """Check that the server responds and accepts ``EXPIRE ... NX`` (Redis 7.0+)."""
         from redis.exceptions import ResponseError
 
         with self._guard():
