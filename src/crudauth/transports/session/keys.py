@@ -13,10 +13,11 @@ __all__ = ["SessionKeys", "same_text"]
 class SessionKeys:
     """Derive storage keys from cookie values and tokens.
 
-    With a key secret, a storage key is the hex HMAC-SHA256 of the value, so someone who
-    can read the store cannot present what they read as a cookie or CSRF header, and the
-    handle shown in device lists is the session's storage key. Without a secret the raw
-    values are the keys and the handle is the hex SHA-256 of the session id.
+    With a key secret, a storage key is the hex HMAC-SHA256 of the value. Someone who
+    can read the store therefore cannot present what they read as a cookie or CSRF
+    header, and the handle shown in device lists is the session's storage key.
+    Without a secret the raw values are the keys and the handle is the hex SHA-256 of
+    the session id.
     """
 
     def __init__(self, key_secret: str | None) -> None:

@@ -1,7 +1,7 @@
 """``SessionManager``: server-side sessions, CSRF tokens, device lists and cookies.
 
 The manager is split by concept: ``records`` (reading and ending records), ``csrf``
-(tokens), ``devices`` (per-user views and the cap) and ``cookies``. This module holds
+(tokens), ``devices`` (per-user views and the cap) and ``cookies``. This module has
 construction, creation, validation and the lifecycle calls.
 """
 
@@ -113,12 +113,12 @@ class SessionManager(SessionDevices, CSRFTokens, SessionCookies):
     ) -> tuple[str, str]:
         """Create a session for ``user_id``; return the raw session id and CSRF token.
 
-        A session cookie the request already carries is ended first, whoever owns it:
-        that stops session fixation and keeps a re-login in one browser from evicting
-        another device. Then the per-user cap evicts the least recently active sessions.
-        Pass the user's ``token_version`` so a later password change or reset ends this
-        session; ``None`` leaves it unbound. When a store write fails, whatever was
-        written is deleted and the store error is raised.
+        A session cookie the request already carries is ended first, regardless of its
+        owner. That stops session fixation and keeps a re-login in one browser from
+        evicting another device. Then the per-user cap evicts the least recently active
+        sessions. Pass the user's ``token_version`` so a later password change or reset
+        ends this session; ``None`` leaves it unbound. When a store write fails,
+        whatever was written is deleted and the store error is raised.
         """
         user_agent = request.headers.get("user-agent", "")[:MAX_USER_AGENT_LENGTH]
         device_info = parse_user_agent(user_agent).model_dump()

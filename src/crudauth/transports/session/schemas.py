@@ -20,7 +20,7 @@ def _utc_now() -> datetime:
 class SessionData(BaseModel):
     """Server-side session record.
 
-    ``session_id`` holds the storage key (an HMAC of the cookie value when the manager
+    ``session_id`` is the storage key (an HMAC of the cookie value when the manager
     has a key secret), never the cookie value itself. ``token_version`` is the user's
     credential epoch at sign-in; ``None`` means the session is not epoch-bound.
     """

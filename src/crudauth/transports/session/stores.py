@@ -78,13 +78,14 @@ def build_session_stores(
     csrf_storage_prefix: str,
     ttl_seconds: int,
 ) -> SessionStores:
-    """Build the stores in this order of precedence.
+    """Build the stores, taking the first that applies.
 
-    A given ``storage`` (reported as ``"custom"``); the transport's own Redis client or
-    one built from its ``redis_url``; unless ``backend`` is ``"memory"`` or
-    ``"database"``, the app-wide Redis client; an explicit ``"redis"`` with no client
-    anywhere builds one for the default URL; then the app's database store (required by
-    ``backend="database"``); else memory.
+    1. A given ``storage``, reported as ``"custom"``.
+    2. The transport's own Redis client, or one built from its ``redis_url``.
+    3. The app-wide Redis client, unless ``backend`` is ``"memory"`` or ``"database"``.
+    4. For ``backend="redis"`` with no client anywhere, one for the default URL.
+    5. The app's database store, which ``backend="database"`` requires.
+    6. Memory.
     """
     if storage is not None:
         return SessionStores(storage, csrf_storage if csrf else None, BACKEND_CUSTOM)

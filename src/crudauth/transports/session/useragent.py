@@ -79,9 +79,10 @@ def _parse_truncated(ua_string: str) -> UserAgentInfo:
     device_family = _family(result.device)
     device_brand = getattr(result.device, "brand", None) or ""
 
-    # Flag heuristic: "Spider" devices are bots; iPad/Kindle, a "Tablet" brand or token,
-    # or Android without the "Mobile" token are tablets; other phone operating systems
-    # or a "Mobile" token are mobile; remaining desktop operating systems are PCs.
+    # Flag heuristic, checked in this order. A "Spider" device is a bot. An iPad or
+    # Kindle, a "Tablet" brand or token, or Android without the "Mobile" token is a
+    # tablet. A phone operating system or a "Mobile" token is mobile. Any other
+    # desktop operating system is a PC.
     is_bot = device_family == _BOT_DEVICE_FAMILY
     is_tablet = not is_bot and (
         device_family in _TABLET_DEVICE_FAMILIES
