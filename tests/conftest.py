@@ -16,7 +16,12 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI
 from sqlalchemy import String
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import StaticPool
 
@@ -25,6 +30,7 @@ from crudauth import AuthUserMixin, CRUDAuth, Principal, get_password_hash
 
 POSTGRES_URL = os.environ.get("CRUDAUTH_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("CRUDAUTH_TEST_REDIS_URL")
+
 
 @pytest.fixture(autouse=True)
 def cheap_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,4 +166,3 @@ async def make_app(user_db: str) -> AsyncIterator[AppFactory]:
         await auth.shutdown()
     for engine in engines:
         await engine.dispose()
-

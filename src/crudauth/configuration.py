@@ -49,9 +49,7 @@ def check_identity(
             f"{repo.model.__name__}; declare it unique=True or set recovery=None"
         )
     if oauth and "email" not in identity.login:
-        raise ValueError(
-            "OAuth requires 'email' in identity.login; add it or remove oauth="
-        )
+        raise ValueError("OAuth requires 'email' in identity.login; add it or remove oauth=")
     if (email is not None or channels) and identity.recovery is None:
         raise ValueError(
             "email= and channels= need a recovery factor; set "

@@ -125,7 +125,7 @@ class AuthContext:
         return self.runtime.repo
 
     async def resolve_user(self, user_id: Any) -> Any:
-        """Load the user for ``user_id`` through the repository, memoized per context."""
+        """Load the user for ``user_id``, memoized per context."""
         memo_key = str(user_id)
         if memo_key not in self._users:
             self._users[memo_key] = await self.repo.get_by_id(self.db, user_id)
@@ -188,7 +188,7 @@ class Transport(ABC):
         """Return the routes this transport adds to ``auth.router``, if any."""
         return None
 
-    def clear_cookies(self, response: Response) -> None:
+    def clear_cookies(self, response: Response) -> None:  # noqa: B027 - optional hook
         """Expire this transport's cookies on logout."""
 
     @property
@@ -202,8 +202,8 @@ class Transport(ABC):
         """Issue this transport's credential after a fully verified login."""
         raise NotImplementedError(f"{type(self).__name__}.complete_login is not implemented")
 
-    async def initialize(self) -> None:
+    async def initialize(self) -> None:  # noqa: B027 - optional hook
         """Open connections; called from ``auth.initialize()``."""
 
-    async def shutdown(self) -> None:
+    async def shutdown(self) -> None:  # noqa: B027 - optional hook
         """Close connections; called from ``auth.shutdown()``."""

@@ -101,7 +101,10 @@ async def authenticate_password(
     if not repo.is_active(user):
         logger.warning("login refused: account disabled user_id=%s", repo.user_id(user))
         await runtime.hooks.fire(
-            "on_login_failed", identifier, user=repo.to_dict(user), reason="inactive",
+            "on_login_failed",
+            identifier,
+            user=repo.to_dict(user),
+            reason="inactive",
             context=context,
         )
         # The same message as a wrong password: no exists-but-disabled oracle.

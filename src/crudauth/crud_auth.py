@@ -57,9 +57,7 @@ MEMORY_SESSIONS = "sessions/CSRF"
 MEMORY_TOKEN_STORES = "one-time-token/OAuth-state stores"
 MEMORY_MFA_STORE = "MFA store"
 
-_NOT_YET = (
-    "{name}= is not available in this version of crudauth; remove it from CRUDAuth(...)"
-)
+_NOT_YET = "{name}= is not available in this version of crudauth; remove it from CRUDAuth(...)"
 
 
 class CRUDAuth:
@@ -85,7 +83,7 @@ class CRUDAuth:
         *,
         session: Callable[..., Any],
         user_model: type[Any],
-        SECRET_KEY: str,  # noqa: N803 - the public name is upper-case
+        SECRET_KEY: str,
         transports: Sequence[Transport] | None = None,
         column_map: dict[str, str] | None = None,
         identity: IdentityConfig | None = None,
@@ -132,8 +130,12 @@ class CRUDAuth:
         if trusted_proxy_hops < 0:
             raise ValueError("trusted_proxy_hops must be 0 or more")
         for name, value in (
-            ("oauth", oauth), ("email", email), ("channels", channels), ("sudo", sudo),
-            ("mfa", mfa), ("oauth_paths", oauth_paths),
+            ("oauth", oauth),
+            ("email", email),
+            ("channels", channels),
+            ("sudo", sudo),
+            ("mfa", mfa),
+            ("oauth_paths", oauth_paths),
         ):
             if value:
                 raise NotImplementedError(_NOT_YET.format(name=name))
@@ -224,7 +226,7 @@ class CRUDAuth:
                 return redis_rate_limiter(client=self._redis_client)
             return redis_rate_limiter(client=self._redis_client, prefix=prefix)
         if self._database_store is not None:
-            return self._database_store.rate_limiter(prefix=prefix or "")  # type: ignore[no-any-return]
+            return self._database_store.rate_limiter(prefix=prefix or "")
         return MemoryRateLimiterBackend()
 
     def _lockout_config(self, lockout: LockoutConfig | None) -> LockoutConfig:
@@ -460,7 +462,7 @@ class CRUDAuth:
             await transport.initialize()
 
     async def shutdown(self) -> None:
-        """Close every connection; every closer runs, and the first error is re-raised."""
+        """Close every connection; all closers run and the first error is re-raised."""
         closers: list[Callable[[], Any]] = [t.shutdown for t in self.transports]
         closers.append(self._rate_limiter.close)
         if self._owned_redis and self._redis_client is not None:

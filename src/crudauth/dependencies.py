@@ -42,16 +42,18 @@ def build_current_user(
 ) -> Dependency:
     """Return a dependency that authenticates over ``transports`` and runs the gates."""
     required_scopes = tuple(scopes or ())
+    # RFC 6750: a 401 for a route that accepts bearer tokens names the scheme.
+    challenge = (
+        {"WWW-Authenticate": "Bearer"} if any(t.name == "bearer" for t in transports) else None
+    )
 
-    async def current_user(
-        request: Request, db: Any = Depends(db_dependency)
-    ) -> Principal | None:
+    async def current_user(request: Request, db: Any = Depends(db_dependency)) -> Principal | None:
         # Transport errors (CSRF 403, tampered token 401) propagate even when optional.
         principal = await resolver.resolve(request, db, transports)
         if principal is None:
             if optional:
                 return None
-            raise UnauthorizedException(NOT_AUTHENTICATED)
+            raise UnauthorizedException(NOT_AUTHENTICATED, headers=challenge)
         if superuser and not principal.is_superuser:
             raise ForbiddenException(INSUFFICIENT_PRIVILEGES)
         if verified and not principal.recovery_verified:
@@ -62,7 +64,7 @@ def build_current_user(
             outcome = check(principal)
             if inspect.isawaitable(outcome):
                 outcome = await outcome
-            # Only the exact value False denies; raising inside check customizes the error.
+            # Only the exact value False denies; raising inside check sets the error.
             if outcome is False:
                 raise ForbiddenException(ACCESS_DENIED)
         return principal
@@ -85,8 +87,8 @@ def build_rate_limit(
     """Return a fixed-window throttle dependency for ``action``.
 
     ``KeyBy.USER`` authenticates like ``current_user()`` (401 when anonymous, CSRF for
-    session cookies). Other keys and resolvers that need the caller resolve it without the
-    CSRF check, and may see ``None``.
+    session cookies). Other keys and resolvers that need the caller resolve it without
+    the CSRF check, and may see ``None``.
     """
     name_identity = identity_key(key, trusted_proxy_hops)
     needs_principal = _needs_principal(key, limit)
@@ -99,15 +101,15 @@ def build_rate_limit(
             resolved = await resolved
         return resolved if isinstance(resolved, RateLimit) else None
 
-    async def apply(
-        request: Request, response: Response, principal: Principal | None
-    ) -> None:
+    async def apply(request: Request, response: Response, principal: Principal | None) -> None:
         backend = backend_getter()
         effective = await resolve_limit(request, principal)
         if backend is None or effective is None or effective.disabled:
             return
         identity = name_identity(request, principal)
-        headers = await enforce_rate_limit(backend, request, action, effective, identity)
+        headers = await enforce_rate_limit(
+            backend, request, action, effective, identity, fail_open=False
+        )
         response.headers.update(headers)
 
     if key == KeyBy.USER:

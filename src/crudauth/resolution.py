@@ -64,8 +64,10 @@ class PrincipalResolver:
         enforce_csrf: bool = True,
         update_activity: bool = True,
     ) -> Principal | None:
-        """Return the request's principal over ``transports``, or ``None`` when anonymous."""
-        cache: dict[tuple[str, ...], _Resolved] = getattr(request.state, CACHE_ATTRIBUTE, None) or {}
+        """Return the principal over ``transports``, or ``None`` when anonymous."""
+        cache: dict[tuple[str, ...], _Resolved] = (
+            getattr(request.state, CACHE_ATTRIBUTE, None) or {}
+        )
         cache_key = tuple(t.name for t in transports)
         cached = cache.get(cache_key)
         if cached is not None:
@@ -112,7 +114,7 @@ class PrincipalResolver:
             enforce_csrf=enforce_csrf and not cached.enforced_csrf,
             update_activity=update_activity and not cached.updated_activity,
         )
-        # A principal resolved with fewer checks gets the missing ones now (CSRF, slide).
+        # A principal resolved with fewer checks gets the missing ones now.
         if transport is not None and (ctx.enforce_csrf or ctx.update_activity):
             if not await transport.revalidate(request, principal, ctx):
                 return None
@@ -120,7 +122,7 @@ class PrincipalResolver:
             cached.updated_activity = cached.updated_activity or update_activity
 
         if db is not cached.db:
-            # Reload through the caller's DB session; a row gone or disabled since drops out.
+            # Reload through the caller's DB session; a row gone or disabled drops out.
             user = await ctx.resolve_user(principal.user_id)
             if user is None or not self.runtime.repo.is_active(user):
                 return None

@@ -153,9 +153,11 @@ async def test_backend_error_fails_open() -> None:
     assert allowed is True
 
 
-async def test_store_unavailable_fails_closed() -> None:
+async def test_store_unavailable_raises_503() -> None:
     lockout = policy(Unavailable(), lockout_base_seconds=42)
-    assert await lockout.check_and_record("1.2.3.4", "bob") == (False, 0, 42)
+    with pytest.raises(StoreUnavailableError) as raised:
+        await lockout.check_and_record("1.2.3.4", "bob")
+    assert raised.value.status_code == 503
 
 
 async def test_forget_attempt_swallows_errors() -> None:

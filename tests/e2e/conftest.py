@@ -53,10 +53,20 @@ def demo_server(tmp_path: Path) -> Iterator[DemoServer]:
             **env,
         }
         command = [
-            sys.executable, "-m", "uvicorn", "app:app",
-            "--app-dir", str(ROOT / "examples" / "demo"),
-            "--host", "127.0.0.1", "--port", str(port),
-            "--workers", str(workers), "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app:app",
+            "--app-dir",
+            str(ROOT / "examples" / "demo"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
         ]
         process = subprocess.Popen(command, cwd=ROOT, env=environment)
         processes.append(process)

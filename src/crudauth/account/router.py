@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from starlette.requests import Request
 
-from crudauth.exceptions import BadRequestException, ForbiddenException, UnauthorizedException
 from crudauth.constants import FRESH_SIGN_IN_REQUIRED
+from crudauth.exceptions import BadRequestException, ForbiddenException, UnauthorizedException
 from crudauth.hooks import HookContext
 from crudauth.principal import Principal
 from crudauth.protocols import AuthSurface
@@ -25,9 +25,7 @@ __all__ = ["build_account_router"]
 
 logger = logging.getLogger("crudauth.security")
 
-ALREADY_HAS_PASSWORD = (
-    "Account already has a password; use the password reset flow to change it."
-)
+ALREADY_HAS_PASSWORD = "Account already has a password; use the password reset flow to change it."
 NO_PASSWORD = "Account has no password; use /set-password to create one."
 WRONG_CURRENT_PASSWORD = "Current password is incorrect."
 
@@ -110,9 +108,7 @@ def build_account_router(auth: AuthSurface) -> APIRouter:
         manager = auth.session_manager
         if manager is not None:
             caller_session = (
-                principal.metadata.get("session_id")
-                if principal.transport == "session"
-                else None
+                principal.metadata.get("session_id") if principal.transport == "session" else None
             )
             if caller_session:
                 await manager.set_token_version(caller_session, repo.token_version(user))

@@ -86,6 +86,9 @@ class RateLimiterBackend(ABC):
                 )
             if fail_open:
                 return 0, False, 0
+            # An unreachable store is a 503, not a 429 that blames the client.
+            if isinstance(exc, StoreUnavailableError):
+                raise
             return limit + 1, True, period
 
         limited = count > limit

@@ -121,6 +121,9 @@ class LockoutPolicy:
             self._log_failure("check_and_record", exc)
             if self.fail_open:
                 return True, self.max_attempts, 0
+            # An unreachable store is a 503 naming the store; the login stays refused.
+            if isinstance(exc, StoreUnavailableError):
+                raise
             # Failing closed stops a limiter outage from lifting the brute-force limit.
             return False, 0, self.lockout_base_seconds
 

@@ -87,16 +87,16 @@ def build_register_route(auth: AuthSurface, body_model: type[BaseModel]) -> APIR
         _reject_unstorable(submitted)
         data = repo.filter_registration_data(dict(submitted))
         username = data.get("username")
-        # Mixed-script names such as a Cyrillic "а" in "alice" would impersonate others.
+        # A name mixing scripts (Cyrillic letters in "alice") mimics another account.
         if isinstance(username, str) and is_mixed_script_lookalike(username):
             raise UnprocessableEntityException(
                 "Username mixes letters from different scripts; use one script."
             )
 
         too_long = {
-            name: limit
+            name: max_length
             for name, value in data.items()
-            if (limit := repo.exceeds_length(name, value)) is not None
+            if (max_length := repo.exceeds_length(name, value)) is not None
         }
         if too_long:
             raise ValueTooLongException(too_long)
@@ -106,7 +106,7 @@ def build_register_route(auth: AuthSurface, body_model: type[BaseModel]) -> APIR
         if not limit.disabled:
             ip = client_ip_key(get_client_ip(request, auth.runtime.trusted_proxy_hops))
             headers = await enforce_rate_limit(
-                auth.rate_limiter, request, "register", limit, ip
+                auth.rate_limiter, request, "register", limit, ip, fail_open=False
             )
             response.headers.update(headers)
 
@@ -147,7 +147,9 @@ def build_register_route(auth: AuthSurface, body_model: type[BaseModel]) -> APIR
             user_agent=request.headers.get("user-agent"),
             request=request,
         )
-        if not await auth.hooks.fire("on_after_register", repo.to_dict(user), db=db, context=context):
+        if not await auth.hooks.fire(
+            "on_after_register", repo.to_dict(user), db=db, context=context
+        ):
             await db.rollback()
             user = await repo.refresh_if_expired(db, user)
         logger.info("account registered user_id=%s", repo.user_id(user))
@@ -178,9 +180,7 @@ def _reject_unstorable(values: dict[str, Any]) -> None:
         )
 
 
-async def _raise_if_taken(
-    auth: AuthSurface, db: Any, unique_values: list[tuple[str, Any]]
-) -> None:
+async def _raise_if_taken(auth: AuthSurface, db: Any, unique_values: list[tuple[str, Any]]) -> None:
     """Raise the duplicate error for the first unique value already registered."""
     repo = auth.repo
     login_order = {name: index for index, name in enumerate(auth.identity.login)}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -47,7 +47,7 @@ class AbstractSessionStorage(ABC, Generic[T]):
     async def create(
         self, data: T, session_id: str | None = None, expiration: int | None = None
     ) -> str:
-        """Store ``data`` under ``session_id`` (a new UUID when ``None``); return the id."""
+        """Store ``data`` under ``session_id`` (a new UUID when ``None``); return it."""
 
     @abstractmethod
     async def get(self, session_id: str, model_class: type[M]) -> M | None:
@@ -75,9 +75,7 @@ class AbstractSessionStorage(ABC, Generic[T]):
     async def exists(self, session_id: str) -> bool:
         """Return whether a live value is stored under ``session_id``."""
 
-    async def set_if_absent(
-        self, session_id: str, data: T, expiration: int | None = None
-    ) -> bool:
+    async def set_if_absent(self, session_id: str, data: T, expiration: int | None = None) -> bool:
         """Create only when no live value exists; exactly one concurrent caller wins.
 
         This default is atomic only for a backend whose calls never yield to the event
@@ -107,7 +105,7 @@ class AbstractSessionStorage(ABC, Generic[T]):
         reset_expiration: bool = True,
         expiration: int | None = None,
     ) -> M | None:
-        """Apply ``change`` to the stored value without losing a concurrent writer's change.
+        """Apply ``change`` to the stored value without losing a concurrent change.
 
         ``change`` may run more than once and must only set fields it owns. Returns the
         new value, or ``None`` when the key is missing.
@@ -117,13 +115,16 @@ class AbstractSessionStorage(ABC, Generic[T]):
             return None
         change(value)
         if not await self.update(
-            session_id, value, reset_expiration=reset_expiration, expiration=expiration
+            session_id,
+            cast(T, value),
+            reset_expiration=reset_expiration,
+            expiration=expiration,
         ):
             return None
         return value
 
     async def get_many(self, session_ids: Sequence[str], model_class: type[M]) -> list[M | None]:
-        """Return the live values of ``session_ids`` in order, ``None`` for missing ones.
+        """Return the live values of ``session_ids`` in order, ``None`` where missing.
 
         Networked backends answer this in one round trip.
         """

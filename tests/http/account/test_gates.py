@@ -143,9 +143,10 @@ async def test_user_loaded_once_per_request(make_app: Any, monkeypatch: pytest.M
     test_app = await make_app()
     auth = test_app.auth
 
-    @test_app.app.get("/limited", dependencies=[
-        Depends(auth.rate_limit("custom", RateLimit(100, 60), key=KeyBy.USER))
-    ])
+    @test_app.app.get(
+        "/limited",
+        dependencies=[Depends(auth.rate_limit("custom", RateLimit(100, 60), key=KeyBy.USER))],
+    )
     async def limited(p: Principal = Depends(auth.current_user())) -> dict[str, Any]:
         return {"ok": True}
 
