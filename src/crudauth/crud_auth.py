@@ -41,9 +41,11 @@ from crudauth.ratelimit import (
 from crudauth.register import RegisterIn, build_register_route
 from crudauth.repository import UserRepository
 from crudauth.resolution import PrincipalResolver
+from crudauth.storage.base import AbstractSessionStorage
 from crudauth.transports.bearer import BearerTransport
 from crudauth.transports.session import SessionManager, SessionTransport
 from crudauth.transports.session.management import build_session_management_router
+from crudauth.wiring import build_auxiliary_storage
 
 if TYPE_CHECKING:
     from crudauth.storage import DatabaseStore
@@ -129,16 +131,13 @@ class CRUDAuth:
             )
         if trusted_proxy_hops < 0:
             raise ValueError("trusted_proxy_hops must be 0 or more")
-        for name, value in (
-            ("oauth", oauth),
-            ("email", email),
-            ("channels", channels),
-            ("sudo", sudo),
-            ("mfa", mfa),
-            ("oauth_paths", oauth_paths),
-        ):
-            if value:
-                raise NotImplementedError(_NOT_YET.format(name=name))
+        # Features not built yet refuse their settings instead of ignoring them.
+        _refuse_unbuilt("oauth", oauth)
+        _refuse_unbuilt("oauth_paths", oauth_paths)
+        _refuse_unbuilt("email", email)
+        _refuse_unbuilt("channels", channels)
+        _refuse_unbuilt("sudo", sudo)
+        _refuse_unbuilt("mfa", mfa)
         del oauth_response_mode, oauth_default_redirect
 
         self.session = session
@@ -210,6 +209,7 @@ class CRUDAuth:
         for transport in self.transports:
             transport.bind(self.runtime)
         self._resolver = PrincipalResolver(self.runtime)
+        self._auxiliary_stores: list[tuple[AbstractSessionStorage[Any], str, str]] = []
         self.sudo = None
         if warn_on_memory_backend:
             warn_about_memory_backends(self._memory_parts())
@@ -245,7 +245,25 @@ class CRUDAuth:
         session_transport = self._session_transport
         if session_transport is not None and session_transport.backend == "memory":
             parts.append(MEMORY_SESSIONS)
+        for _store, backend, label in self._auxiliary_stores:
+            if backend == "memory" and label not in parts:
+                parts.append(label)
         return parts
+
+    def auxiliary_storage(
+        self, prefix: str, expiration: int, *, label: str = MEMORY_TOKEN_STORES
+    ) -> AbstractSessionStorage[Any]:
+        """Build a store for one-time state (tokens, OAuth state, MFA challenges).
+
+        The store follows the app's Redis client, else its database store, else the
+        session transport's backend, else memory; ``initialize()`` and ``shutdown()``
+        open and close it. ``label`` names it in the in-memory warning.
+        """
+        store, backend = build_auxiliary_storage(
+            self.runtime, self._session_transport, prefix=prefix, expiration=expiration
+        )
+        self._auxiliary_stores.append((store, backend, label))
+        return store
 
     # -- public properties -------------------------------------------------------------
 
@@ -460,10 +478,13 @@ class CRUDAuth:
         await self._rate_limiter.initialize()
         for transport in self.transports:
             await transport.initialize()
+        for store, _backend, _label in self._auxiliary_stores:
+            await store.initialize()
 
     async def shutdown(self) -> None:
         """Close every connection; all closers run and the first error is re-raised."""
         closers: list[Callable[[], Any]] = [t.shutdown for t in self.transports]
+        closers.extend(store.close for store, _backend, _label in self._auxiliary_stores)
         closers.append(self._rate_limiter.close)
         if self._owned_redis and self._redis_client is not None:
             closers.append(self._redis_client.aclose)
@@ -476,6 +497,11 @@ class CRUDAuth:
                 first_error = first_error or exc
         if first_error is not None:
             raise first_error
+
+
+def _refuse_unbuilt(name: str, value: Any) -> None:
+    if value:
+        raise NotImplementedError(_NOT_YET.format(name=name))
 
 
 async def _open_dependency(dependency: Callable[..., Any], stack: AsyncExitStack) -> Any:

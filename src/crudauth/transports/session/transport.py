@@ -192,6 +192,11 @@ class SessionTransport(Transport):
             activity_interval_seconds=self.activity_interval_seconds,
         )
 
+    @property
+    def owned_redis_client(self) -> Any:
+        """The Redis client this transport built from its own ``redis_url``, if any."""
+        return self._owned_redis_client
+
     async def initialize(self) -> None:
         """Open the session and CSRF stores."""
         await self._bound_manager().initialize()
