@@ -244,6 +244,10 @@ class UserRepository:
         """
         if value is None or not self.has(logical):
             return None
+        # No stored text can hold NUL (PostgreSQL refuses it), so nothing can match and
+        # a query would only fail.
+        if isinstance(value, str) and "\x00" in value:
+            return None
         attribute = getattr(self.model, self.col(logical))
         if logical == "email" and isinstance(value, str):
             value = canonical_email(value)
