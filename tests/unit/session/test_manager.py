@@ -226,7 +226,8 @@ async def test_list_prunes_stale_index_entries(manager: Any, make_request: Any) 
     manager.storage.calls.clear()
     rows = await manager.list_for_user(5)
     assert [row["id"] for row in rows] == [manager.session_handle(live_id)]
-    assert ("remove_from_user_index", (5, "stale-key")) in manager.storage.calls
+    # Every stale entry goes in one batched call, not one call per entry.
+    assert ("delete_many", (("stale-key",),)) in manager.storage.calls
 
 
 async def test_list_ends_idle_records(manager: Any, make_request: Any, clock: Any) -> None:

@@ -115,15 +115,19 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
     def user_index_key(self, user_id: Any) -> str:
         return f"{self._index_prefix}{user_id}"
 
-    async def _index(self, user_id: Any, session_id: str, ttl: int) -> None:
+    def _queue_index(self, pipe: Any, user_id: Any, session_id: str, ttl: int) -> None:
+        """Queue on ``pipe`` the commands that list ``session_id`` in its index."""
         index_key = self.user_index_key(user_id)
         index_ttl = ttl + USER_INDEX_TTL_BUFFER_SECONDS
+        pipe.sadd(index_key, session_id)
+        # NX arms a new index and GT only lengthens an old one, so the index never
+        # expires before a value it lists.
+        pipe.expire(index_key, index_ttl, nx=True)
+        pipe.expire(index_key, index_ttl, gt=True)
+
+    async def _index(self, user_id: Any, session_id: str, ttl: int) -> None:
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.sadd(index_key, session_id)
-            # NX arms a new index and GT only lengthens an old one, so the index never
-            # expires before a value it lists.
-            pipe.expire(index_key, index_ttl, nx=True)
-            pipe.expire(index_key, index_ttl, gt=True)
+            self._queue_index(pipe, user_id, session_id, ttl)
             await pipe.execute()
 
     async def create(
@@ -133,10 +137,13 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         ttl = self.expiration if expiration is None else expiration
         user_id = getattr(data, "user_id", None)
         with self._guard():
-            # Index before record: a live value is never missing from its owner's list.
-            if user_id is not None:
-                await self._index(user_id, session_id, ttl)
-            await self.client.set(self.get_key(session_id), data.model_dump_json(), ex=ttl)
+            # One MULTI, index before record: a live value is never missing from its
+            # owner's list, and a failed write leaves neither behind.
+            async with self.client.pipeline(transaction=True) as pipe:
+                if user_id is not None:
+                    self._queue_index(pipe, user_id, session_id, ttl)
+                pipe.set(self.get_key(session_id), data.model_dump_json(), ex=ttl)
+                await pipe.execute()
         return session_id
 
     async def get(self, session_id: str, model_class: type[M]) -> M | None:
@@ -205,7 +212,12 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
                             pipe.set(key, value.model_dump_json(), ex=ttl, xx=True)
                         else:
                             pipe.set(key, value.model_dump_json(), keepttl=True, xx=True)
-                        (written,) = await pipe.execute()
+                        user_id = getattr(value, "user_id", None)
+                        if user_id is not None:
+                            # In the same MULTI: a value deleted before EXEC aborts the
+                            # whole write, so a revoked session is never re-listed.
+                            self._queue_index(pipe, user_id, session_id, ttl)
+                        written = (await pipe.execute())[0]
                         break
                     except WatchError:
                         continue
@@ -214,50 +226,45 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
                         f"modify gave up after {REDIS_MODIFY_MAX_ATTEMPTS} concurrent "
                         "changes to one key"
                     )
-            if not written:
-                return None
-            user_id = getattr(value, "user_id", None)
-            if user_id is not None:
-                await self._index(user_id, session_id, ttl)
-        return value
-
-    async def _owner_of(self, key: str) -> Any:
-        raw = await self.client.get(key)
-        return None if raw is None else _owner_in(raw)
+        return value if written else None
 
     async def delete(self, session_id: str, user_id: Any = None) -> bool:
-        key = self.get_key(session_id)
-        with self._guard():
-            if user_id is None:
-                user_id = await self._owner_of(key)
-            removed = bool(await self.client.delete(key))
-            if removed and user_id is not None:
-                await self.client.srem(self.user_index_key(user_id), session_id)
-        return removed
+        return await self.delete_many([session_id], user_id=user_id) > 0
 
     async def delete_many(self, session_ids: Sequence[str], user_id: Any = None) -> int:
-        """Delete the values and their index entries in one MULTI.
+        """Delete the values and their index entries; return how many were live.
 
-        Without ``user_id`` one MGET first finds each value's owner.
+        With ``user_id`` this is one MULTI (DEL and SREM), which also drops index
+        entries whose values had already expired. Without it, one MULTI reads and
+        deletes the values, and a second round trip unlists them from the owners found
+        in them (values without an owner, such as CSRF tokens, need none).
         """
         if not session_ids:
             return 0
         keys = [self.get_key(session_id) for session_id in session_ids]
         with self._guard():
-            owners: dict[str, list[str]] = {}
             if user_id is not None:
-                owners[str(user_id)] = list(session_ids)
-            else:
-                for session_id, raw in zip(session_ids, await self.client.mget(keys), strict=True):
-                    owner = None if raw is None else _owner_in(raw)
-                    if owner is not None:
-                        owners.setdefault(str(owner), []).append(session_id)
+                async with self.client.pipeline(transaction=True) as pipe:
+                    pipe.delete(*keys)
+                    pipe.srem(self.user_index_key(user_id), *session_ids)
+                    removed, _unlisted = await pipe.execute()
+                return int(removed)
+
             async with self.client.pipeline(transaction=True) as pipe:
+                pipe.mget(keys)
                 pipe.delete(*keys)
-                for owner, ids in owners.items():
-                    pipe.srem(self.user_index_key(owner), *ids)
-                results = await pipe.execute()
-        return int(results[0])
+                raws, removed = await pipe.execute()
+            owners: dict[str, list[str]] = {}
+            for session_id, raw in zip(session_ids, raws, strict=True):
+                owner = None if raw is None else _owner_in(raw)
+                if owner is not None:
+                    owners.setdefault(str(owner), []).append(session_id)
+            if owners:
+                async with self.client.pipeline(transaction=False) as pipe:
+                    for owner, ids in owners.items():
+                        pipe.srem(self.user_index_key(owner), *ids)
+                    await pipe.execute()
+        return int(removed)
 
     async def extend(self, session_id: str, expiration: int | None = None) -> bool:
         ttl = self.expiration if expiration is None else expiration

@@ -120,8 +120,8 @@ class SessionRecords:
         """Return the user's live sessions; ``None`` when the store has no user index.
 
         Costs two round trips (index, then one batched read) however many sessions the
-        user has. Index entries whose record is gone are pruned, and idle- or
-        absolute-expired records are ended in one batch.
+        user has. Index entries whose record is gone are pruned in one batch, and idle-
+        or absolute-expired records are ended in one batch.
         """
         try:
             keys = await self.storage.get_user_sessions(user_id)
@@ -136,9 +136,10 @@ class SessionRecords:
         now = self._now()
         live: list[StoredSession] = []
         expired: list[StoredSession] = []
+        vanished: list[str] = []
         for key, record in zip(keys, records, strict=True):
             if record is None:
-                await self.storage.remove_from_user_index(user_id, key)
+                vanished.append(key)
                 continue
             # A stale or corrupted index entry must never expose another user's session.
             if str(record.user_id) != owner:
@@ -148,6 +149,10 @@ class SessionRecords:
             else:
                 live.append((key, record))
 
+        if vanished:
+            # One batched call unlists every entry whose record expired, so the index
+            # never keeps a dead session and pruning costs one round trip.
+            await self.storage.delete_many(vanished, user_id=user_id)
         await self._end_sessions(expired, REASON_TIMEOUT, user_id=user_id)
         return live
 
