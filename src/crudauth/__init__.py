@@ -8,6 +8,15 @@ from crudauth.core import AuthContext as AuthContext
 from crudauth.core import CookieConfig as CookieConfig
 from crudauth.core import Transport as Transport
 from crudauth.crud_auth import CRUDAuth as CRUDAuth
+from crudauth.email import DeliveryChannel as DeliveryChannel
+from crudauth.email import DeliveryIntent as DeliveryIntent
+from crudauth.email import DeliveryKind as DeliveryKind
+from crudauth.email import EmailChannel as EmailChannel
+from crudauth.email import EmailConfig as EmailConfig
+from crudauth.email import EmailContext as EmailContext
+from crudauth.email import EmailFlowResult as EmailFlowResult
+from crudauth.email import EmailFlowService as EmailFlowService
+from crudauth.email import EmailSender as EmailSender
 from crudauth.exceptions import BadRequestException as BadRequestException
 from crudauth.exceptions import CSRFException as CSRFException
 from crudauth.exceptions import DuplicateValueException as DuplicateValueException
@@ -49,9 +58,9 @@ try:
 except PackageNotFoundError:  # pragma: no cover - only when run from an uninstalled tree
     __version__ = "0.0.0"
 
-# NOTE: the recovery, OAuth, sudo and MFA names of the public API (EmailConfig,
-# OAuthCredentials, SudoConfig, MfaConfig and their services) are not exported yet
-# because those features are not built yet.
+# NOTE: the OAuth, sudo and MFA names of the public API (OAuthCredentials, SudoConfig,
+# MfaConfig and their services) are not exported yet because those features are not
+# built yet.
 __all__ = [
     "REGISTRATION_ALLOWED_FIELDS",
     "REGISTRATION_GATED_FIELDS",
@@ -64,7 +73,16 @@ __all__ = [
     "CSRFException",
     "CookieConfig",
     "DatabaseStore",
+    "DeliveryChannel",
+    "DeliveryIntent",
+    "DeliveryKind",
     "DuplicateValueException",
+    "EmailChannel",
+    "EmailConfig",
+    "EmailContext",
+    "EmailFlowResult",
+    "EmailFlowService",
+    "EmailSender",
     "ForbiddenException",
     "HookContext",
     "IdentityConfig",

@@ -24,8 +24,15 @@ from crudauth.configuration import (
 from crudauth.constants import DEFAULT_ALGORITHM, DEFAULT_FRESH_SIGN_IN_SECONDS
 from crudauth.core import AuthRuntime, CookieConfig, Transport
 from crudauth.dependencies import Dependency, build_current_user, build_rate_limit, default_limit
+from crudauth.email import DeliveryChannel, EmailConfig, EmailFlowService
+from crudauth.email.router import build_email_router
+from crudauth.email.wiring import build_email_service
 from crudauth.hooks import AuthHooks
 from crudauth.identity import IdentityConfig
+from crudauth.mfa import MfaConfig, MfaService
+from crudauth.mfa.constants import CHALLENGE_STORAGE_PREFIX
+from crudauth.mfa.router import build_mfa_router
+from crudauth.mfa.wiring import build_mfa_service
 from crudauth.password import PasswordContext, PasswordPolicy, PasswordSource
 from crudauth.principal import Principal
 from crudauth.provisioning import NewUserFields
@@ -42,6 +49,7 @@ from crudauth.register import RegisterIn, build_register_route
 from crudauth.repository import UserRepository
 from crudauth.resolution import PrincipalResolver
 from crudauth.storage.base import AbstractSessionStorage
+from crudauth.sudo import SudoConfig, SudoManager, build_require_sudo, build_sudo_manager
 from crudauth.transports.bearer import BearerTransport
 from crudauth.transports.session import SessionManager, SessionTransport
 from crudauth.transports.session.management import build_session_management_router
@@ -93,8 +101,8 @@ class CRUDAuth:
         oauth_paths: dict[str, str] | None = None,
         oauth_response_mode: str = "redirect",
         oauth_default_redirect: str | None = None,
-        email: Any = None,
-        channels: list[Any] | None = None,
+        email: EmailConfig | None = None,
+        channels: list[DeliveryChannel] | None = None,
         hooks: AuthHooks | None = None,
         redirect_base_url: str | None = None,
         algorithm: str = DEFAULT_ALGORITHM,
@@ -111,8 +119,8 @@ class CRUDAuth:
         rate_limits: dict[str, RateLimit] | None = None,
         lockout: LockoutConfig | None = None,
         trusted_proxy_hops: int = 0,
-        sudo: Any = None,
-        mfa: Any = None,
+        sudo: SudoConfig | None = None,
+        mfa: MfaConfig | None = None,
         warn_on_memory_backend: bool = True,
         password_policy: PasswordPolicy | None = None,
         legacy_verifiers: Sequence[Callable[[str, str], bool]] | None = None,
@@ -134,10 +142,6 @@ class CRUDAuth:
         # Features not built yet refuse their settings instead of ignoring them.
         _refuse_unbuilt("oauth", oauth)
         _refuse_unbuilt("oauth_paths", oauth_paths)
-        _refuse_unbuilt("email", email)
-        _refuse_unbuilt("channels", channels)
-        _refuse_unbuilt("sudo", sudo)
-        _refuse_unbuilt("mfa", mfa)
         del oauth_response_mode, oauth_default_redirect
 
         self.session = session
@@ -210,7 +214,25 @@ class CRUDAuth:
             transport.bind(self.runtime)
         self._resolver = PrincipalResolver(self.runtime)
         self._auxiliary_stores: list[tuple[AbstractSessionStorage[Any], str, str]] = []
-        self.sudo = None
+        self._mfa: MfaService | None = None
+        if mfa is not None:
+            challenge_store = self.auxiliary_storage(
+                CHALLENGE_STORAGE_PREFIX, mfa.challenge_ttl_seconds, label=MEMORY_MFA_STORE
+            )
+            self._mfa = build_mfa_service(
+                self.runtime, mfa, challenge_store, oauth_configured=bool(oauth)
+            )
+            self.runtime.mfa = self._mfa
+        self.sudo: SudoManager | None = build_sudo_manager(
+            sudo,
+            session_manager=self.session_manager,
+            repo=self.repo,
+            backend=self._rate_limiter,
+            hooks=self.hooks,
+            mfa=self._mfa,
+        )
+        self._emails = build_email_service(self, email, channels)
+        self.runtime.email_service = self._emails
         if warn_on_memory_backend:
             warn_about_memory_backends(self._memory_parts())
 
@@ -282,16 +304,18 @@ class CRUDAuth:
         return transport.manager if transport is not None else None
 
     @property
-    def emails(self) -> None:
-        return None
+    def emails(self) -> EmailFlowService | None:
+        """The recovery service, or ``None`` without ``email=`` or ``channels=``."""
+        return self._emails
 
     @property
     def oauth(self) -> None:
         return None
 
     @property
-    def mfa(self) -> None:
-        return None
+    def mfa(self) -> MfaService | None:
+        """The TOTP service, or ``None`` without ``mfa=``."""
+        return self._mfa
 
     @property
     def oauth_providers(self) -> Mapping[str, Any]:
@@ -319,6 +343,11 @@ class CRUDAuth:
             routes = transport.contributes_routes()
             if routes is not None:
                 router.include_router(routes)
+        # Recovery routes follow the OAuth routes and precede the MFA routes.
+        if self._emails is not None:
+            router.include_router(build_email_router(self, self._emails))
+        if self._mfa is not None:
+            router.include_router(build_mfa_router(self, self._mfa))
         return router
 
     @property
@@ -343,7 +372,10 @@ class CRUDAuth:
 
     @property
     def mfa_router(self) -> APIRouter:
-        raise RuntimeError("MFA is not configured")
+        """Just the ``/mfa`` routes; ``RuntimeError`` without ``mfa=``."""
+        if self._mfa is None:
+            raise RuntimeError("MFA is not configured; pass CRUDAuth(mfa=MfaConfig(...))")
+        return build_mfa_router(self, self._mfa)
 
     # -- dependencies ----------------------------------------------------------------
 
@@ -381,7 +413,14 @@ class CRUDAuth:
         )
 
     def require_sudo(self) -> Dependency:
-        raise RuntimeError("Sudo is not configured; pass CRUDAuth(sudo=SudoConfig())")
+        """Return a dependency that authenticates like ``current_user()``, needing sudo.
+
+        It answers 403 unless the caller's session holds an unexpired elevation.
+        Raises ``RuntimeError`` when sudo is not configured.
+        """
+        if self.sudo is None:
+            raise RuntimeError("Sudo is not configured; pass CRUDAuth(sudo=SudoConfig())")
+        return build_require_sudo(self.current_user(), self.sudo)
 
     def rate_limit(
         self,
@@ -444,7 +483,10 @@ class CRUDAuth:
         await self.password_policy.enforce(password, context, field=field)
 
     async def signed_in_recently(self, principal: Principal) -> bool:
-        """Return whether a session principal signed in within the freshness window."""
+        """Return whether a session principal signed in recently or is in sudo mode.
+
+        Always ``False`` for other principals and when ``fresh_sign_in_seconds`` is 0.
+        """
         if self.fresh_sign_in_seconds == 0 or principal.transport != "session":
             return False
         if self._session_transport is None or self._session_transport.manager is None:
@@ -456,7 +498,10 @@ class CRUDAuth:
         if record is None:
             return False
         age = datetime.now(timezone.utc) - record.created_at
-        return age.total_seconds() <= self.fresh_sign_in_seconds
+        if age.total_seconds() <= self.fresh_sign_in_seconds:
+            return True
+        # An active sudo elevation proves presence as well as a new sign-in does.
+        return self.sudo is not None and await self.sudo.is_elevated(principal)
 
     async def resolve_principal(
         self, request: Request, update_activity: bool = False

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from crudauth.core import AuthRuntime, Transport
+    from crudauth.email.service import EmailFlowService
     from crudauth.hooks import AuthHooks
     from crudauth.identity import IdentityConfig
     from crudauth.password import PasswordPolicy, PasswordSource
@@ -47,6 +48,9 @@ class AuthSurface(Protocol):
 
     @property
     def session_manager(self) -> SessionManager | None: ...
+
+    @property
+    def emails(self) -> EmailFlowService | None: ...
 
     def current_user(
         self,

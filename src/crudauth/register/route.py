@@ -5,12 +5,13 @@
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, BackgroundTasks, Depends
 from pydantic import BaseModel, EmailStr
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from crudauth.email.background import run_after_response
 from crudauth.exceptions import (
     DuplicateValueException,
     UnprocessableEntityException,
@@ -21,7 +22,7 @@ from crudauth.password import PasswordContext
 from crudauth.protocols import AuthSurface
 from crudauth.provisioning import NewUserContext, resolve_new_user_fields
 from crudauth.ratelimit.dependency import enforce_rate_limit
-from crudauth.register.constants import ACCOUNT_EXISTS
+from crudauth.register.constants import ACCOUNT_EXISTS, SIGNUP_ACCEPTED
 from crudauth.utils.hashing import get_password_hash_async
 from crudauth.utils.http import client_ip_key, get_client_ip
 from crudauth.utils.identifiers import canonical_email, is_mixed_script_lookalike
@@ -70,6 +71,7 @@ def build_register_route(auth: AuthSurface, body_model: type[BaseModel]) -> APIR
         request: Request,
         response: Response,
         body: BaseModel,
+        background_tasks: BackgroundTasks,
         db: Any = Depends(auth.session),
     ) -> dict[str, Any]:
         submitted = body.model_dump()
@@ -117,7 +119,9 @@ def build_register_route(auth: AuthSurface, body_model: type[BaseModel]) -> APIR
             for name, value in data.items()
             if value is not None and repo.is_unique_column(name)
         ]
-        await _raise_if_taken(auth, db, unique_values)
+        taken = await _first_taken(auth, db, unique_values)
+        if taken is not None:
+            return _answer_duplicate(auth, taken, response, background_tasks)
 
         insert = {**data, "hashed_password": hashed, **auth.new_user_defaults}
         insert.update(
@@ -139,8 +143,10 @@ def build_register_route(auth: AuthSurface, body_model: type[BaseModel]) -> APIR
         except IntegrityError:
             # A concurrent signup won the race: report the duplicate, never a 500.
             await db.rollback()
-            await _raise_if_taken(auth, db, unique_values)
-            raise DuplicateValueException(ACCOUNT_EXISTS) from None
+            taken = await _first_taken(auth, db, unique_values)
+            if taken is None:
+                raise DuplicateValueException(ACCOUNT_EXISTS) from None
+            return _answer_duplicate(auth, taken, response, background_tasks)
 
         context = HookContext(
             ip_address=get_client_ip(request, auth.runtime.trusted_proxy_hops),
@@ -153,6 +159,18 @@ def build_register_route(auth: AuthSurface, body_model: type[BaseModel]) -> APIR
             await db.rollback()
             user = await repo.refresh_if_expired(db, user)
         logger.info("account registered user_id=%s", repo.user_id(user))
+        service = auth.emails
+        if service is not None and auth.identity.recovery is not None:
+            recovery_value = repo.get(user, auth.identity.recovery)
+            if recovery_value:
+
+                async def verify(session: Any) -> None:
+                    await service.request_recovery_verification(session, recovery_value)
+
+                # Sent after the response, like the notice for a taken address.
+                background_tasks.add_task(run_after_response, auth.session, verify, "register")
+            response.status_code = 202
+            return {"detail": SIGNUP_ACCEPTED}
         return {
             "id": repo.user_id(user),
             "email": repo.get(user, "email"),
@@ -180,16 +198,47 @@ def _reject_unstorable(values: dict[str, Any]) -> None:
         )
 
 
-async def _raise_if_taken(auth: AuthSurface, db: Any, unique_values: list[tuple[str, Any]]) -> None:
-    """Raise the duplicate error for the first unique value already registered."""
-    repo = auth.repo
+async def _first_taken(
+    auth: AuthSurface, db: Any, unique_values: list[tuple[str, Any]]
+) -> tuple[str, Any] | None:
+    """Return the first unique ``(field, value)`` already taken, login fields first."""
     login_order = {name: index for index, name in enumerate(auth.identity.login)}
     ordered = sorted(unique_values, key=lambda item: login_order.get(item[0], len(login_order)))
-    private = {"email", auth.identity.recovery}
     for name, value in ordered:
-        if await repo.get_by_field(db, name, value) is None:
-            continue
-        label = name[:1].upper() + name[1:].lower()
-        if name in private:
+        if await auth.repo.get_by_field(db, name, value) is not None:
+            return name, value
+    return None
+
+
+def _answer_duplicate(
+    auth: AuthSurface,
+    taken: tuple[str, Any],
+    response: Response,
+    background_tasks: BackgroundTasks,
+) -> dict[str, Any]:
+    """Answer a registration whose ``taken`` value already belongs to an account.
+
+    With a recovery channel, a taken email or recovery value gets the same 202 as a new
+    signup and its owner gets a notice, so the response cannot tell anyone the address
+    is registered. Usernames are public names and are reported as taken.
+    """
+    name, value = taken
+    label = name[:1].upper() + name[1:].lower()
+    service = auth.emails
+    is_private = name in {"email", auth.identity.recovery}
+    if service is None:
+        if is_private:
             raise DuplicateValueException(f"{label} already registered")
         raise DuplicateValueException(f"{label} already taken")
+    if name in auth.identity.login and not is_private:
+        raise DuplicateValueException(f"{label} already taken")
+
+    if is_private:
+        recipient = canonical_email(value) if name == "email" else str(value)
+
+        async def notify(_session: Any) -> None:
+            await service.notify_existing_account(recipient)
+
+        background_tasks.add_task(run_after_response, None, notify, "existing-account")
+    response.status_code = 202
+    return {"detail": SIGNUP_ACCEPTED}

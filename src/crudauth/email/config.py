@@ -1,0 +1,57 @@
+"""``EmailConfig``: the sender, the frontend that links point to, token lifetimes."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from crudauth.email.constants import (
+    DEFAULT_CHANGE_PATH,
+    DEFAULT_CHANGE_TTL_HOURS,
+    DEFAULT_RESET_PATH,
+    DEFAULT_RESET_TTL_HOURS,
+    DEFAULT_VERIFY_PATH,
+    DEFAULT_VERIFY_TTL_HOURS,
+)
+from crudauth.email.sender import EmailSender
+
+__all__ = ["EmailConfig"]
+
+logger = logging.getLogger("crudauth")
+
+
+@dataclass
+class EmailConfig:
+    """Email delivery settings of the recovery flows.
+
+    Links point at the app's frontend (``frontend_url`` + a path + ``?token=``), never
+    at a crudauth route: the frontend page reads ``token`` and posts it to the matching
+    confirm endpoint. Lifetimes are in hours.
+    """
+
+    sender: EmailSender
+    frontend_url: str = ""
+    verify_ttl_hours: int = DEFAULT_VERIFY_TTL_HOURS
+    reset_ttl_hours: int = DEFAULT_RESET_TTL_HOURS
+    change_ttl_hours: int = DEFAULT_CHANGE_TTL_HOURS
+    verify_path: str = DEFAULT_VERIFY_PATH
+    reset_path: str = DEFAULT_RESET_PATH
+    change_path: str = DEFAULT_CHANGE_PATH
+
+    def __post_init__(self) -> None:
+        for name in ("verify_ttl_hours", "reset_ttl_hours", "change_ttl_hours"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"EmailConfig.{name} must be a positive integer, got {value!r}")
+        if not self.frontend_url:
+            logger.warning(
+                "EmailConfig.frontend_url is empty: recovery links will be host-less "
+                "paths such as /reset-password?token=..."
+            )
+
+    def link(self, path: str, token: str) -> str:
+        """Return ``frontend_url`` + ``path`` + ``?token=<token>``.
+
+        The token is not URL-encoded again because signed tokens are URL-safe.
+        """
+        return f"{self.frontend_url.rstrip('/')}{path}?token={token}"

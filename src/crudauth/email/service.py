@@ -1,0 +1,407 @@
+"""``EmailFlowService``: mint, deliver and redeem the recovery tokens."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
+
+from sqlalchemy.exc import IntegrityError
+
+from crudauth.constants import DEFAULT_ALGORITHM, SECONDS_PER_HOUR
+from crudauth.email.channel import DeliveryChannel, DeliveryIntent, EmailChannel
+from crudauth.email.config import EmailConfig
+from crudauth.email.constants import (
+    CHANGE,
+    CHANGE_ACTION,
+    DEFAULT_CHANGE_TTL_HOURS,
+    DEFAULT_RESET_TTL_HOURS,
+    DEFAULT_VERIFY_TTL_HOURS,
+    EMAIL_IN_USE,
+    EXISTING_ACCOUNT_ACTION,
+    INCORRECT_PASSWORD,
+    INVALID_OR_EXPIRED_TOKEN,
+    INVALID_TOKEN,
+    NEW_EMAIL_CLAIM,
+    REDIRECT_CLAIM,
+    RESET,
+    RESET_ACTION,
+    SAME_EMAIL,
+    TOKEN_ALREADY_USED,
+    VERIFY,
+    VERIFY_ACTION,
+)
+from crudauth.email.delivery import fan_out, target_throttled
+from crudauth.email.tokens import RecoveryTokens
+from crudauth.exceptions import BadRequestException, DuplicateValueException, ValueTooLongException
+from crudauth.hooks import AuthHooks, HookContext
+from crudauth.password import PasswordContext, PasswordPolicy
+from crudauth.utils.hashing import get_password_hash_async, verify_password_async
+from crudauth.utils.http import safe_redirect_path
+from crudauth.utils.identifiers import canonical_email
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from crudauth.ratelimit import RateLimit, RateLimiterBackend
+    from crudauth.repository import UserRepository
+    from crudauth.storage.base import AbstractSessionStorage
+    from crudauth.transports.session import SessionManager
+
+__all__ = ["EmailFlowResult", "EmailFlowService"]
+
+logger = logging.getLogger("crudauth.email")
+security_logger = logging.getLogger("crudauth.security")
+
+SESSION_END_REASON = "password_reset"
+
+
+class EmailFlowResult(NamedTuple):
+    """The account a confirmed flow changed and the safe redirect its token carried."""
+
+    user: Any
+    redirect_to: str | None
+
+
+def _resolve_ttl(explicit: int | None, configured: int | None, default: int) -> int:
+    for value in (explicit, configured):
+        if value is not None:
+            return value
+    return default
+
+
+class EmailFlowService:
+    """Verification, password reset and email change over signed one-time tokens.
+
+    The request methods stop silently (absent, inactive or throttled account) so their
+    caller can answer the same way for every address. The confirm methods validate
+    everything first and redeem the token last, so a request rejected for a fixable
+    reason (a weak password, a taken address) leaves the token usable. They raise HTTP
+    exceptions (400, 422) that a hand-written route can let propagate.
+    """
+
+    def __init__(
+        self,
+        *,
+        repo: UserRepository,
+        secret_key: str,
+        hooks: AuthHooks,
+        config: EmailConfig | None = None,
+        channels: Sequence[DeliveryChannel] | None = None,
+        algorithm: str = DEFAULT_ALGORITHM,
+        token_store: AbstractSessionStorage[Any] | None = None,
+        session_manager: SessionManager | None = None,
+        rate_limiter: RateLimiterBackend | None = None,
+        rate_limits: Mapping[str, RateLimit] | None = None,
+        verify_ttl_hours: int | None = None,
+        reset_ttl_hours: int | None = None,
+        change_ttl_hours: int | None = None,
+        password_policy: PasswordPolicy | None = None,
+        previous_secret_keys: Sequence[str] = (),
+    ) -> None:
+        self.repo = repo
+        self.secret_key = secret_key
+        self.hooks = hooks
+        self.config = config
+        self.algorithm = algorithm
+        self.token_store = token_store
+        self.session_manager = session_manager
+        self.rate_limiter = rate_limiter
+        self.rate_limits: dict[str, RateLimit] = dict(rate_limits or {})
+        self.password_policy = password_policy or PasswordPolicy()
+        self.verify_ttl_hours = _resolve_ttl(
+            verify_ttl_hours, config.verify_ttl_hours if config else None, DEFAULT_VERIFY_TTL_HOURS
+        )
+        self.reset_ttl_hours = _resolve_ttl(
+            reset_ttl_hours, config.reset_ttl_hours if config else None, DEFAULT_RESET_TTL_HOURS
+        )
+        self.change_ttl_hours = _resolve_ttl(
+            change_ttl_hours, config.change_ttl_hours if config else None, DEFAULT_CHANGE_TTL_HOURS
+        )
+        built_in: list[DeliveryChannel] = [EmailChannel(config)] if config is not None else []
+        self.channels: list[DeliveryChannel] = [*built_in, *(channels or [])]
+        self.tokens = RecoveryTokens(
+            secret_key,
+            algorithm=algorithm,
+            previous_keys=previous_secret_keys,
+            store=token_store,
+        )
+
+    @property
+    def supports_email_change(self) -> bool:
+        """Whether the model has an email column and some channel sends email."""
+        return self.repo.has("email") and any(c.sends_email for c in self.channels)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _state(self, purpose: str, user: Any) -> list[Any]:
+        """Return the account values a token of ``purpose`` is bound to."""
+        repo = self.repo
+        password_hash = repo.get(user, "hashed_password")
+        recovery_value = repo.get(user, repo.recovery) if repo.recovery else None
+        if purpose == VERIFY:
+            return [recovery_value]
+        if purpose == RESET:
+            return [password_hash, recovery_value, repo.get(user, "email")]
+        return [password_hash, repo.get(user, "email"), repo.token_version(user)]
+
+    def _mint(self, user: Any, purpose: str, ttl_hours: int, **claims: Any) -> str:
+        extra = {name: value for name, value in claims.items() if value}
+        return self.tokens.mint(
+            self.repo.user_id(user),
+            purpose,
+            ttl_hours=ttl_hours,
+            state=self._state(purpose, user),
+            extra_claims=extra,
+        )
+
+    async def _deliver(self, intent: DeliveryIntent, db: AsyncSession | None) -> None:
+        await fan_out(self.channels, intent, db)
+
+    async def _throttled(self, action: str, target: str) -> bool:
+        return await target_throttled(self.rate_limiter, self.rate_limits, action, target)
+
+    async def _load_active(self, db: AsyncSession, field: str, value: Any) -> Any:
+        user = await self.repo.get_by_field(db, field, value)
+        # An inactive account is treated as absent, so it never receives a link.
+        if user is None or not self.repo.is_active(user):
+            return None
+        return user
+
+    async def _redeemable(
+        self, db: AsyncSession, token: str, purpose: str
+    ) -> tuple[dict[str, Any], Any]:
+        """Return the claims and the user of a token that may be redeemed now."""
+        claims = self.tokens.verify(token, purpose)
+        if claims is None:
+            self._reject(purpose, "signature_expiry_or_purpose")
+        user = await self.repo.get_by_id(db, claims["sub"])
+        if user is None or not self.repo.is_active(user):
+            self._reject(purpose, "account_missing_or_inactive")
+        # Stops a link from outliving the password, address or epoch it was issued for.
+        if not self.tokens.state_matches(claims, purpose, self._state(purpose, user)):
+            self._reject(purpose, "account_state_changed")
+        return claims, user
+
+    @staticmethod
+    def _reject(purpose: str, reason: str) -> NoReturn:
+        security_logger.warning("recovery token rejected purpose=%s reason=%s", purpose, reason)
+        raise BadRequestException(INVALID_OR_EXPIRED_TOKEN)
+
+    async def _consume(self, token: str, purpose: str, ttl_hours: int) -> None:
+        if not await self.tokens.consume(token, ttl_hours):
+            security_logger.warning("recovery token replayed purpose=%s", purpose)
+            raise BadRequestException(TOKEN_ALREADY_USED)
+
+    async def _fire(self, name: str, db: AsyncSession, user: Any) -> Any:
+        if not await self.hooks.fire(name, self.repo.to_dict(user), db=db, context=HookContext()):
+            # Only the hook's uncommitted work is lost: crudauth committed first.
+            await db.rollback()
+            user = await self.repo.refresh_if_expired(db, user)
+        return user
+
+    # -- request flows -----------------------------------------------------------------
+
+    async def notify_existing_account(self, value: str) -> None:
+        """Tell the owner of ``value`` that someone tried to register with it."""
+        if await self._throttled(EXISTING_ACCOUNT_ACTION, value):
+            return
+        intent = DeliveryIntent(
+            kind="existing_account", token=None, user={}, recipient=value, expires_in=0
+        )
+        await self._deliver(intent, None)
+
+    async def request_recovery_verification(
+        self, db: AsyncSession, value: str, *, redirect_to: str | None = None
+    ) -> None:
+        """Deliver a verification link for the recovery ``value``, if it may get one."""
+        factor = self.repo.recovery
+        if factor is None or await self._throttled(VERIFY_ACTION, value):
+            return
+        user = await self._load_active(db, factor, value)
+        if user is None or self.repo.recovery_verified(user):
+            return
+
+        ttl = self.verify_ttl_hours
+        token = self._mint(user, VERIFY, ttl, **{REDIRECT_CLAIM: _safe(redirect_to)})
+        intent = DeliveryIntent(
+            kind="verify_email" if factor == "email" else "verify_recovery",
+            token=token,
+            user=self.repo.to_dict(user),
+            recipient=str(self.repo.get(user, factor)),
+            expires_in=ttl * SECONDS_PER_HOUR,
+        )
+        await self._deliver(intent, db)
+
+    async def request_password_reset(
+        self, db: AsyncSession, value: str, *, redirect_to: str | None = None
+    ) -> None:
+        """Deliver a reset link for the recovery ``value``, if it may get one."""
+        factor = self.repo.recovery
+        if factor is None or await self._throttled(RESET_ACTION, value):
+            return
+        user = await self._load_active(db, factor, value)
+        if user is None:
+            return
+
+        ttl = self.reset_ttl_hours
+        token = self._mint(user, RESET, ttl, **{REDIRECT_CLAIM: _safe(redirect_to)})
+        intent = DeliveryIntent(
+            kind="reset_password",
+            token=token,
+            user=self.repo.to_dict(user),
+            recipient=str(self.repo.get(user, factor)),
+            expires_in=ttl * SECONDS_PER_HOUR,
+        )
+        await self._deliver(intent, db)
+
+    async def check_email_change(self, user: Any, new_email: str, password: str) -> str:
+        """Run the owner-facing checks of an email change; return the canonical address.
+
+        Raises 400 for a wrong password or an unchanged address and 422 for an address
+        longer than the column. These only reach the signed-in owner, so they reveal
+        nothing about other accounts.
+        """
+        if not self.repo.has("email"):
+            raise RuntimeError("Email change needs an 'email' column on the user model")
+        if not await verify_password_async(password, self.repo.get(user, "hashed_password")):
+            raise BadRequestException(INCORRECT_PASSWORD)
+        canonical = canonical_email(new_email)
+        max_length = self.repo.exceeds_length("email", canonical)
+        if max_length is not None:
+            raise ValueTooLongException({"new_email": max_length})
+        current = self.repo.get(user, "email")
+        if current is not None and canonical_email(current) == canonical:
+            raise BadRequestException(SAME_EMAIL)
+        return canonical
+
+    async def send_email_change(
+        self, db: AsyncSession, user: Any, new_email: str, *, redirect_to: str | None = None
+    ) -> None:
+        """Deliver the confirmation link to ``new_email`` unless throttled or taken."""
+        new_email = canonical_email(new_email)
+        if await self._throttled(CHANGE_ACTION, new_email):
+            return
+        # A taken address gets nothing, and the caller's answer stays the same.
+        if await self.repo.get_by_field(db, "email", new_email) is not None:
+            return
+
+        ttl = self.change_ttl_hours
+        token = self._mint(
+            user,
+            CHANGE,
+            ttl,
+            **{NEW_EMAIL_CLAIM: new_email, REDIRECT_CLAIM: _safe(redirect_to)},
+        )
+        intent = DeliveryIntent(
+            kind="change_email",
+            token=token,
+            user=self.repo.to_dict(user),
+            recipient=new_email,
+            expires_in=ttl * SECONDS_PER_HOUR,
+        )
+        await self._deliver(intent, db)
+
+    async def request_email_change(
+        self,
+        db: AsyncSession,
+        user: Any,
+        new_email: str,
+        password: str,
+        *,
+        redirect_to: str | None = None,
+    ) -> None:
+        """Check the request, then deliver the confirmation link to ``new_email``."""
+        canonical = await self.check_email_change(user, new_email, password)
+        await self.send_email_change(db, user, canonical, redirect_to=redirect_to)
+
+    # -- confirm flows -----------------------------------------------------------------
+
+    async def confirm_recovery_verification(self, db: AsyncSession, token: str) -> EmailFlowResult:
+        """Redeem a verification token and mark the recovery factor verified."""
+        claims, user = await self._redeemable(db, token, VERIFY)
+        await self._consume(token, VERIFY, self.verify_ttl_hours)
+
+        if not self.repo.recovery_verified(user):
+            user = await self.repo.mark_recovery_verified(db, user)
+            user = await self._fire("on_after_recovery_verified", db, user)
+        return EmailFlowResult(user, _safe(claims.get(REDIRECT_CLAIM)))
+
+    async def reset_password(
+        self, db: AsyncSession, token: str, new_password: str
+    ) -> EmailFlowResult:
+        """Redeem a reset token, set the new password and sign the user out everywhere.
+
+        Bumping ``token_version`` ends every bearer token; every server-side session is
+        ended too. Raises 422 (token kept) when the password fails the policy.
+        """
+        claims, user = await self._redeemable(db, token, RESET)
+        await self.password_policy.enforce(
+            new_password,
+            PasswordContext.for_user(self.repo, "reset", user),
+            field="new_password",
+        )
+        hashed = await get_password_hash_async(new_password)
+        previous_hash = self.repo.get(user, "hashed_password")
+        await self._consume(token, RESET, self.reset_ttl_hours)
+
+        # Compare-and-set: a password changed since the check wins over this reset.
+        written = await self.repo.update_if_unchanged(
+            db, user, {"hashed_password": previous_hash}, {"hashed_password": hashed}
+        )
+        if not written:
+            self._reject(RESET, "password_changed_concurrently")
+        user = await self.repo.increment_token_version(db, user)
+        user_id = self.repo.user_id(user)
+        if self.session_manager is not None:
+            ended = await self.session_manager.terminate_all_user_sessions(
+                user_id, reason=SESSION_END_REASON
+            )
+            logger.info("password reset user_id=%s sessions_ended=%s", user_id, ended)
+        user = await self._fire("on_after_password_reset", db, user)
+        return EmailFlowResult(user, _safe(claims.get(REDIRECT_CLAIM)))
+
+    async def confirm_email_change(self, db: AsyncSession, token: str) -> EmailFlowResult:
+        """Redeem a change token: set the new address, mark it verified, notify the old.
+
+        Raises 422 (token kept) when the address was taken since the link was sent.
+        """
+        claims, user = await self._redeemable(db, token, CHANGE)
+        new_email = claims.get(NEW_EMAIL_CLAIM)
+        if not isinstance(new_email, str) or not new_email:
+            raise BadRequestException(INVALID_TOKEN)
+        new_email = canonical_email(new_email)
+        if await self.repo.get_by_field(db, "email", new_email) is not None:
+            raise DuplicateValueException(EMAIL_IN_USE)
+        await self._consume(token, CHANGE, self.change_ttl_hours)
+
+        previous = self.repo.get(user, "email")
+        try:
+            written = await self.repo.update_if_unchanged(
+                db, user, {"email": previous}, {"email": new_email, "email_verified": True}
+            )
+        except IntegrityError:
+            # Another account took the address between the check and the write.
+            await db.rollback()
+            raise DuplicateValueException(EMAIL_IN_USE) from None
+        if not written:
+            self._reject(CHANGE, "email_changed_concurrently")
+
+        if previous:
+            notice = DeliveryIntent(
+                kind="email_changed",
+                token=None,
+                user=self.repo.to_dict(user),
+                recipient=str(previous),
+                expires_in=0,
+            )
+            await self._deliver(notice, db)
+        user = await self._fire("on_after_email_changed", db, user)
+        return EmailFlowResult(user, _safe(claims.get(REDIRECT_CLAIM)))
+
+
+def _safe(redirect_to: Any) -> str | None:
+    """Return ``redirect_to`` when it is a same-site relative path, else None."""
+    if not isinstance(redirect_to, str):
+        return None
+    return safe_redirect_path(redirect_to, default="") or None

@@ -1,0 +1,108 @@
+"""Signed, purpose-bound, state-bound and single-use recovery tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from crudauth.constants import SECONDS_PER_HOUR
+from crudauth.email.constants import MAX_TOKEN_LENGTH, STATE_CLAIM, STATE_DIGEST_CHARS
+from crudauth.storage.base import AbstractSessionStorage
+from crudauth.transports.bearer.tokens import create_signed_token, verify_signed_token_full
+
+__all__ = ["RecoveryTokens", "UsedToken"]
+
+
+class UsedToken(BaseModel):
+    """Marker stored under the SHA-256 of a redeemed token."""
+
+    used: bool = True
+
+
+class RecoveryTokens:
+    """Mint, verify and redeem recovery tokens.
+
+    ``secret_key`` signs; ``previous_keys`` still verify after a key rotation. A token
+    carries a ``state`` claim, an HMAC over account values (such as the password hash),
+    so it dies as soon as one of them changes. ``store`` records redeemed tokens; with
+    ``None`` there is no single-use guard.
+    """
+
+    def __init__(
+        self,
+        secret_key: str,
+        *,
+        algorithm: str,
+        previous_keys: Sequence[str] = (),
+        store: AbstractSessionStorage[Any] | None = None,
+    ) -> None:
+        self.secret_key = secret_key
+        self.algorithm = algorithm
+        self.keys: tuple[str, ...] = (secret_key, *previous_keys)
+        self.store = store
+
+    @staticmethod
+    def _state_digest(key: str, purpose: str, values: Sequence[Any]) -> str:
+        message = json.dumps([purpose, *values], default=str, separators=(",", ":"))
+        digest = hmac.new(key.encode(), message.encode(), hashlib.sha256).hexdigest()
+        return digest[:STATE_DIGEST_CHARS]
+
+    def mint(
+        self,
+        user_id: Any,
+        purpose: str,
+        *,
+        ttl_hours: float,
+        state: Sequence[Any],
+        extra_claims: dict[str, Any] | None = None,
+    ) -> str:
+        """Sign a token for ``user_id`` bound to ``purpose`` and to ``state``."""
+        claims = dict(extra_claims or {})
+        claims[STATE_CLAIM] = self._state_digest(self.secret_key, purpose, state)
+        return create_signed_token(
+            self.secret_key,
+            user_id,
+            purpose,
+            expires_hours=ttl_hours,
+            algorithm=self.algorithm,
+            extra_claims=claims,
+        )
+
+    def verify(self, token: str, purpose: str) -> dict[str, Any] | None:
+        """Return the claims of a valid, unexpired token of ``purpose``, else None."""
+        # Oversized input is rejected before any parsing work.
+        if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+            return None
+        return verify_signed_token_full(token, list(self.keys), purpose, algorithm=self.algorithm)
+
+    def state_matches(self, claims: dict[str, Any], purpose: str, state: Sequence[Any]) -> bool:
+        """Return whether the token's ``state`` claim matches the account as it is now.
+
+        Every key is tried, so tokens minted before a key rotation stay redeemable.
+        """
+        presented = claims.get(STATE_CLAIM)
+        if not isinstance(presented, str):
+            return False
+        matched = False
+        for key in self.keys:
+            expected = self._state_digest(key, purpose, state)
+            # Constant-time compare, so the digest cannot be guessed byte by byte.
+            matched |= hmac.compare_digest(presented.encode(), expected.encode())
+        return matched
+
+    async def consume(self, token: str, ttl_hours: float) -> bool:
+        """Mark ``token`` redeemed; return False when it already was.
+
+        One atomic ``set_if_absent``, so of two concurrent redemptions exactly one wins.
+        The marker outlives the token, whose lifetime is at most ``ttl_hours``.
+        """
+        if self.store is None:
+            return True
+        key = hashlib.sha256(token.encode()).hexdigest()
+        ttl_seconds = max(1, int(ttl_hours * SECONDS_PER_HOUR))
+        return await self.store.set_if_absent(key, UsedToken(), expiration=ttl_seconds)
