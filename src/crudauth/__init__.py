@@ -32,8 +32,6 @@ from crudauth.exceptions import ValueTooLongException as ValueTooLongException
 from crudauth.hooks import AuthHooks as AuthHooks
 from crudauth.hooks import HookContext as HookContext
 from crudauth.identity import IdentityConfig as IdentityConfig
-from crudauth.mfa.config import MfaConfig as MfaConfig
-from crudauth.mfa.service import MfaService as MfaService
 from crudauth.models.mixin import AuthUserMixin as AuthUserMixin
 from crudauth.models.mixin import make_auth_identity as make_auth_identity
 from crudauth.oauth.schemas import OAuthCredentials as OAuthCredentials
@@ -45,8 +43,6 @@ from crudauth.provisioning import NewUserContext as NewUserContext
 from crudauth.provisioning import NewUserFields as NewUserFields
 from crudauth.repository import UserRepository as UserRepository
 from crudauth.storage.backends.database import DatabaseStore as DatabaseStore
-from crudauth.sudo import SudoConfig as SudoConfig
-from crudauth.sudo import SudoManager as SudoManager
 from crudauth.transports.bearer.transport import BearerTransport as BearerTransport
 from crudauth.transports.session.management import SessionInfo as SessionInfo
 from crudauth.transports.session.manager import SessionManager as SessionManager
@@ -64,8 +60,9 @@ try:
 except PackageNotFoundError:  # pragma: no cover - only when run from an uninstalled tree
     __version__ = "0.0.0"
 
-# NOTE: the OAuth names of the public API (OAuthCredentials, OAuthAccountService) are
-# not exported yet because that feature is not built yet.
+# NOTE: the OAuth, sudo and MFA names of the public API (OAuthCredentials, SudoConfig,
+# MfaConfig and their services) are not exported yet because those features are not
+# built yet.
 __all__ = [
     "REGISTRATION_ALLOWED_FIELDS",
     "REGISTRATION_GATED_FIELDS",
@@ -91,8 +88,6 @@ __all__ = [
     "ForbiddenException",
     "HookContext",
     "IdentityConfig",
-    "MfaConfig",
-    "MfaService",
     "NewUserContext",
     "NewUserFields",
     "NotFoundException",
@@ -107,9 +102,7 @@ __all__ = [
     "SessionInfo",
     "SessionManager",
     "SessionTransport",
-    "SudoConfig",
     "SudoLockoutError",
-    "SudoManager",
     "Transport",
     "UnauthorizedException",
     "UnprocessableEntityException",

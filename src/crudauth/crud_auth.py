@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from datetime import datetime, timezone
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
@@ -29,6 +30,11 @@ from crudauth.email.router import build_email_router
 from crudauth.email.wiring import build_email_service
 from crudauth.hooks import AuthHooks
 from crudauth.identity import IdentityConfig
+from crudauth.oauth.provider import AbstractOAuthProvider
+from crudauth.oauth.router import build_oauth_router
+from crudauth.oauth.schemas import OAuthCredentials
+from crudauth.oauth.service import OAuthAccountService
+from crudauth.oauth.wiring import OAuthFeature, build_oauth_feature
 from crudauth.mfa import MfaConfig, MfaService
 from crudauth.mfa.constants import CHALLENGE_STORAGE_PREFIX
 from crudauth.mfa.router import build_mfa_router
@@ -97,7 +103,7 @@ class CRUDAuth:
         transports: Sequence[Transport] | None = None,
         column_map: dict[str, str] | None = None,
         identity: IdentityConfig | None = None,
-        oauth: dict[str, Any] | None = None,
+        oauth: dict[str, OAuthCredentials] | None = None,
         oauth_paths: dict[str, str] | None = None,
         oauth_response_mode: str = "redirect",
         oauth_default_redirect: str | None = None,
@@ -140,9 +146,6 @@ class CRUDAuth:
         if trusted_proxy_hops < 0:
             raise ValueError("trusted_proxy_hops must be 0 or more")
         # Features not built yet refuse their settings instead of ignoring them.
-        _refuse_unbuilt("oauth", oauth)
-        _refuse_unbuilt("oauth_paths", oauth_paths)
-        del oauth_response_mode, oauth_default_redirect
 
         self.session = session
         self.identity = identity or IdentityConfig()
@@ -233,6 +236,20 @@ class CRUDAuth:
         )
         self._emails = build_email_service(self, email, channels)
         self.runtime.email_service = self._emails
+        self._oauth: OAuthFeature | None = None
+        if oauth:
+            self._oauth = build_oauth_feature(
+                oauth=oauth,
+                repo=self.repo,
+                session_transport=self._session_transport,
+                redirect_base_url=redirect_base_url,
+                oauth_paths=oauth_paths,
+                response_mode=oauth_response_mode,
+                default_redirect=oauth_default_redirect,
+                new_user_fields=new_user_fields,
+                new_user_defaults=self.new_user_defaults,
+                state_store_factory=self.auxiliary_storage,
+            )
         if warn_on_memory_backend:
             warn_about_memory_backends(self._memory_parts())
 
@@ -309,8 +326,9 @@ class CRUDAuth:
         return self._emails
 
     @property
-    def oauth(self) -> None:
-        return None
+    def oauth(self) -> OAuthAccountService | None:
+        """The OAuth account-linking service, or ``None`` without ``oauth=``."""
+        return self._oauth.service if self._oauth is not None else None
 
     @property
     def mfa(self) -> MfaService | None:
@@ -318,8 +336,11 @@ class CRUDAuth:
         return self._mfa
 
     @property
-    def oauth_providers(self) -> Mapping[str, Any]:
-        return {}
+    def oauth_providers(self) -> Mapping[str, AbstractOAuthProvider]:
+        """Read-only mapping of provider name to the configured provider object."""
+        if self._oauth is None:
+            return MappingProxyType({})
+        return self._oauth.providers
 
     @property
     def rate_limiter(self) -> RateLimiterBackend:
@@ -343,6 +364,8 @@ class CRUDAuth:
             routes = transport.contributes_routes()
             if routes is not None:
                 router.include_router(routes)
+        if self._oauth is not None:
+            router.include_router(build_oauth_router(self, self._oauth))
         # Recovery routes follow the OAuth routes and precede the MFA routes.
         if self._emails is not None:
             router.include_router(build_email_router(self, self._emails))
@@ -368,7 +391,10 @@ class CRUDAuth:
 
     @property
     def oauth_router(self) -> APIRouter:
-        raise RuntimeError("OAuth is not configured")
+        """The OAuth authorize and callback routes."""
+        if self._oauth is None:
+            raise RuntimeError("OAuth is not configured; pass CRUDAuth(oauth={...})")
+        return build_oauth_router(self, self._oauth)
 
     @property
     def mfa_router(self) -> APIRouter:
@@ -523,6 +549,8 @@ class CRUDAuth:
         await self._rate_limiter.initialize()
         for transport in self.transports:
             await transport.initialize()
+        if self._oauth is not None:
+            await self._oauth.initialize()
         for store, _backend, _label in self._auxiliary_stores:
             await store.initialize()
 
