@@ -272,9 +272,14 @@ class SessionManager(SessionDevices, CSRFTokens, SessionCookies):
             await self.csrf_storage.initialize()
 
     async def shutdown(self) -> None:
-        """Close the session and CSRF stores, attempting both even if one fails."""
-        try:
-            await self.storage.close()
-        finally:
-            if self.csrf_storage is not None:
-                await self.csrf_storage.close()
+        """Close the session and CSRF stores; both run and the first error is raised."""
+        first_error: Exception | None = None
+        for store in (self.storage, self.csrf_storage):
+            if store is None:
+                continue
+            try:
+                await store.close()
+            except Exception as exc:  # the other store must still be closed
+                first_error = first_error or exc
+        if first_error is not None:
+            raise first_error

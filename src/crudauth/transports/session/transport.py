@@ -202,14 +202,24 @@ class SessionTransport(Transport):
         await self._bound_manager().initialize()
 
     async def shutdown(self) -> None:
-        """Close the stores and the Redis client built from ``redis_url``, if any."""
-        try:
-            if self.manager is not None:
+        """Close the stores and the Redis client built from ``redis_url``, if any.
+
+        The client is closed even when a store fails, and the first error is raised.
+        """
+        first_error: Exception | None = None
+        if self.manager is not None:
+            try:
                 await self.manager.shutdown()
-        finally:
-            client, self._owned_redis_client = self._owned_redis_client, None
-            if client is not None:
+            except Exception as exc:  # the owned client must still be closed
+                first_error = exc
+        client, self._owned_redis_client = self._owned_redis_client, None
+        if client is not None:
+            try:
                 await client.aclose()
+            except Exception as exc:
+                first_error = first_error or exc
+        if first_error is not None:
+            raise first_error
 
     def _bound_manager(self) -> SessionManager:
         if self.manager is None:
