@@ -1,0 +1,121 @@
+"""The context every command receives, user lookup and database sessions."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crudauth.cli.loader import LoadedApp
+from crudauth.cli.output import CommandError, Output
+from crudauth.crud_auth import CRUDAuth, _open_dependency
+from crudauth.hooks import HookContext
+from crudauth.transports.session import SessionManager
+
+__all__ = [
+    "CLI_SOURCE",
+    "CommandContext",
+    "database_session",
+    "hook_context",
+    "require_session_manager",
+    "resolve_user",
+    "user_summary",
+]
+
+logger = logging.getLogger("crudauth.cli")
+
+# Hooks read this from HookContext.extra["source"] to tell operator actions apart.
+CLI_SOURCE = "cli"
+_SELECTORS = ("id", "email", "username")
+
+
+@dataclass
+class CommandContext:
+    """The loaded app, the parsed arguments and the output of one command run."""
+
+    auth: CRUDAuth
+    loaded: LoadedApp
+    args: argparse.Namespace
+    out: Output
+
+
+@asynccontextmanager
+async def database_session(auth: CRUDAuth) -> AsyncIterator[AsyncSession]:
+    """Open a session through the app's own ``session`` dependency."""
+    async with AsyncExitStack() as stack:
+        db = await _open_dependency(auth.session, stack)
+        yield db
+
+
+def hook_context() -> HookContext:
+    """Return the hook context of an operator action: no request, ``source="cli"``."""
+    return HookContext(extra={"source": CLI_SOURCE})
+
+
+async def resolve_user(auth: CRUDAuth, db: AsyncSession, selector: str) -> Any:
+    """Find the user an operator named by id, email or username.
+
+    ``id:``, ``email:`` and ``username:`` prefixes pick one field. Without a prefix
+    every field is tried, and a value that names two different users (a username
+    that is also another user's id) is rejected instead of guessed.
+
+    Raises:
+        CommandError: no user matches, or the value is ambiguous.
+    """
+    repo = auth.repo
+    field, separator, value = selector.partition(":")
+    if separator and field in _SELECTORS:
+        user = await _lookup(auth, db, field, value)
+        if user is None:
+            raise CommandError(f"no user with {field} {value!r}")
+        return user
+
+    matches: dict[str, tuple[str, Any]] = {}
+    for candidate in _SELECTORS:
+        user = await _lookup(auth, db, candidate, selector)
+        if user is not None:
+            matches.setdefault(str(repo.user_id(user)), (candidate, user))
+    if not matches:
+        raise CommandError(f"no user with id, email or username {selector!r}")
+    if len(matches) > 1:
+        fields = ", ".join(sorted(field for field, _ in matches.values()))
+        raise CommandError(
+            f"{selector!r} matches different users by {fields}; prefix it with id:, "
+            "email: or username:"
+        )
+    return next(iter(matches.values()))[1]
+
+
+async def _lookup(auth: CRUDAuth, db: AsyncSession, field: str, value: str) -> Any:
+    if field == "id":
+        return await auth.repo.get_by_id(db, value)
+    return await auth.repo.get_by_field(db, field, value)
+
+
+def user_summary(auth: CRUDAuth, user: Any) -> dict[str, Any]:
+    """Return the id, email and username of ``user``: enough to name it in output."""
+    repo = auth.repo
+    return {
+        "id": repo.user_id(user),
+        "email": repo.get(user, "email"),
+        "username": repo.get(user, "username"),
+    }
+
+
+def require_session_manager(ctx: CommandContext) -> SessionManager:
+    """Return the app's session manager, warning when its store is in process memory."""
+    manager = ctx.auth.session_manager
+    if manager is None:
+        raise CommandError("this app has no SessionTransport, so it has no sessions to manage")
+    transport = getattr(ctx.auth, "_session_transport", None)
+    if getattr(transport, "backend", None) == "memory":
+        ctx.out.note(
+            "sessions live in the server's process memory; this command sees only its "
+            "own, empty store. Configure redis_url= or database_store= to manage them"
+        )
+    return manager

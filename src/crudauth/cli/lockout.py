@@ -1,0 +1,114 @@
+"""``crudauth lockout``: read and lift the login lockout of an IP or an identifier.
+
+Keys are built exactly as ``LockoutPolicy`` builds them: the IP through
+``client_ip_key`` (an IPv6 address becomes its /64) and the identifier through
+``canonical_identifier`` (NFKC, trimmed, case-folded), under the ``login`` namespace.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from crudauth.cli.common import CommandContext, logger
+from crudauth.cli.output import CommandError, format_table
+from crudauth.ratelimit import MemoryRateLimiterBackend
+from crudauth.ratelimit.constants import LOCKOUT_NAMESPACE
+from crudauth.utils.http import client_ip_key
+from crudauth.utils.identifiers import canonical_identifier
+
+__all__ = ["add_lockout_commands", "lockout_keys"]
+
+
+def lockout_keys(ip: str | None, identifier: str | None) -> list[tuple[str, str, str]]:
+    """Return ``(subject, kind, key)`` for every lockout key of the given subjects.
+
+    ``kind`` is ``failures``, ``lock`` or ``rounds``; with both subjects the per-pair
+    failure counter of that IP and identifier is included too.
+    """
+    subjects: list[tuple[str, str]] = []
+    if ip is not None:
+        subjects.append(("ip", client_ip_key(ip.strip())))
+    if identifier is not None:
+        subjects.append(("user", canonical_identifier(identifier)))
+    keys: list[tuple[str, str, str]] = []
+    for side, value in subjects:
+        subject = f"{side}:{value}"
+        keys.append((subject, "failures", f"{LOCKOUT_NAMESPACE}:{side}:{value}"))
+        keys.append((subject, "lock", f"{LOCKOUT_NAMESPACE}:lock:{side}:{value}"))
+        keys.append((subject, "rounds", f"{LOCKOUT_NAMESPACE}:rounds:{side}:{value}"))
+    if len(subjects) == 2:
+        pair = f"{subjects[0][1]}:{subjects[1][1]}"
+        keys.append((f"pair:{pair}", "failures", f"{LOCKOUT_NAMESPACE}:pair:{pair}"))
+    return keys
+
+
+def _subjects(ctx: CommandContext) -> tuple[str | None, str | None]:
+    ip, identifier = ctx.args.ip, ctx.args.identifier
+    if ip is None and identifier is None:
+        raise CommandError("give --ip, --identifier or both", exit_code=2)
+    if isinstance(ctx.auth.rate_limiter, MemoryRateLimiterBackend):
+        ctx.out.note(
+            "lockout counters live in the server's process memory; this command sees only "
+            "its own, empty counters. Configure redis_url= or database_store= to manage them"
+        )
+    return ip, identifier
+
+
+async def show_lockout(ctx: CommandContext) -> int:
+    ip, identifier = _subjects(ctx)
+    backend = ctx.auth.rate_limiter
+    entries: list[dict[str, Any]] = []
+    for subject, kind, key in lockout_keys(ip, identifier):
+        count = await backend.get_count(key)
+        ttl = await backend.get_ttl(key) if count is not None else 0
+        entries.append({"subject": subject, "kind": kind, "count": count, "ttl_seconds": ttl})
+    locked = any(entry["kind"] == "lock" and entry["ttl_seconds"] > 0 for entry in entries)
+    table = format_table(
+        ["SUBJECT", "KEY", "COUNT", "EXPIRES IN"],
+        [
+            (
+                entry["subject"],
+                entry["kind"],
+                "-" if entry["count"] is None else entry["count"],
+                f"{entry['ttl_seconds']} s" if entry["count"] is not None else "-",
+            )
+            for entry in entries
+        ],
+    )
+    status = "locked" if locked else "not locked"
+    ctx.out.result({"locked": locked, "keys": entries}, [*table, f"status: {status}"])
+    return 0
+
+
+async def clear_lockout(ctx: CommandContext) -> int:
+    ip, identifier = _subjects(ctx)
+    backend = ctx.auth.rate_limiter
+    cleared: list[dict[str, str]] = []
+    for subject, kind, key in lockout_keys(ip, identifier):
+        if await backend.delete(key):
+            cleared.append({"subject": subject, "kind": kind})
+    logger.info("operator cleared login lockout keys=%s", len(cleared))
+    names = ", ".join(f"{entry['subject']} {entry['kind']}" for entry in cleared)
+    text = f"cleared {len(cleared)} lockout key(s)" + (f": {names}" if names else "")
+    ctx.out.result({"cleared": cleared}, text)
+    return 0
+
+
+def add_lockout_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    """Add ``lockout show|clear`` to ``commands``."""
+    lockout = commands.add_parser("lockout", help="show or lift the login lockout")
+    actions = lockout.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, handler, text in (
+        ("show", show_lockout, "show failure counts, locks and escalation rounds"),
+        ("clear", clear_lockout, "delete the failure counters, locks and rounds"),
+    ):
+        parser = actions.add_parser(name, parents=[common], help=text)
+        parser.add_argument("--ip", help="client IP address (an IPv6 address covers its /64)")
+        parser.add_argument(
+            "--identifier", help="login identifier as typed (email or username; case-folded)"
+        )
+        parser.set_defaults(handler=handler)

@@ -1,0 +1,120 @@
+"""``crudauth sessions``: list and revoke a user's sessions by their public handles.
+
+The commands call the same ``SessionManager`` methods as ``GET /sessions``,
+``DELETE /sessions/{handle}`` and ``POST /logout-all``, so stores, hooks and the
+``session ended`` log lines behave as they do over HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from crudauth.cli.common import (
+    CommandContext,
+    database_session,
+    logger,
+    require_session_manager,
+    resolve_user,
+    user_summary,
+)
+from crudauth.cli.output import CommandError, format_table
+from crudauth.cli.users import USER_HELP
+from crudauth.transports.session.management import SessionInfo
+
+__all__ = ["add_sessions_commands"]
+
+
+async def list_sessions(ctx: CommandContext) -> int:
+    auth = ctx.auth
+    manager = require_session_manager(ctx)
+    async with database_session(auth) as db:
+        user = await resolve_user(auth, db, ctx.args.user)
+    user_id = auth.repo.user_id(user)
+    rows = [SessionInfo(**row) for row in await manager.list_for_user(user_id)]
+    data = [row.model_dump(mode="json") for row in rows]
+    table = format_table(
+        ["HANDLE", "CREATED", "LAST ACTIVITY", "IP", "DEVICE"],
+        [
+            (
+                row.id,
+                row.created_at.isoformat(timespec="seconds"),
+                row.last_activity.isoformat(timespec="seconds"),
+                row.ip or "-",
+                _device(row.device),
+            )
+            for row in rows
+        ],
+    )
+    text = table if rows else [f"no live sessions for user id {user_id}"]
+    ctx.out.result({"user": user_summary(auth, user), "sessions": data}, text)
+    return 0
+
+
+async def revoke_sessions(ctx: CommandContext) -> int:
+    args, auth = ctx.args, ctx.auth
+    if args.all == (args.handle is not None):
+        raise CommandError("give either a session HANDLE or --all", exit_code=2)
+    manager = require_session_manager(ctx)
+    async with database_session(auth) as db:
+        user = await resolve_user(auth, db, args.user)
+        user_id = auth.repo.user_id(user)
+        if args.all:
+            # Bumped first, as POST /logout-all does: if revoking fails halfway, the new
+            # epoch still ends every session and bearer token.
+            await auth.repo.increment_token_version(db, user)
+            revoked = await manager.revoke_all(user_id)
+            logger.info(
+                "operator signed out user everywhere user_id=%s revoked=%s", user_id, revoked
+            )
+            ctx.out.result(
+                {"user": user_summary(auth, user), "revoked": revoked, "tokens_ended": True},
+                f"signed user id {user_id} out everywhere: {revoked} session(s) revoked, "
+                "bearer tokens ended",
+            )
+            return 0
+
+    # Only this user's sessions are searched, exactly like DELETE /sessions/{handle}.
+    if not await manager.revoke_by_handle(args.handle, user_id):
+        raise CommandError(f"user id {user_id} has no live session with that handle")
+    logger.info("operator revoked session user_id=%s handle=%s", user_id, args.handle)
+    ctx.out.result(
+        {"user": user_summary(auth, user), "revoked": 1, "handle": args.handle},
+        f"revoked session {args.handle} of user id {user_id}",
+    )
+    return 0
+
+
+def _device(device: dict[str, Any]) -> str:
+    browser = device.get("browser") or "Unknown"
+    system = device.get("os") or "Unknown"
+    return f"{browser} on {system}"
+
+
+def add_sessions_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    """Add ``sessions list|revoke`` to ``commands``."""
+    sessions = commands.add_parser("sessions", help="list and revoke a user's sessions")
+    actions = sessions.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    listing = actions.add_parser(
+        "list", parents=[common], help="list a user's live sessions (the rows of GET /sessions)"
+    )
+    listing.add_argument("user", metavar="USER", help=USER_HELP)
+    listing.set_defaults(handler=list_sessions)
+
+    revoke = actions.add_parser(
+        "revoke",
+        parents=[common],
+        help="revoke one session by handle, or all of them with --all",
+        description="Revoke one session by its handle (as listed by 'sessions list'), or "
+        "with --all every session and, by bumping token_version, every bearer token.",
+    )
+    revoke.add_argument("user", metavar="USER", help=USER_HELP)
+    revoke.add_argument("handle", metavar="HANDLE", nargs="?", help="session handle to revoke")
+    revoke.add_argument(
+        "--all", action="store_true", help="revoke every session and end all bearer tokens"
+    )
+    revoke.set_defaults(handler=revoke_sessions)
