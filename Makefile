@@ -28,5 +28,10 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# BENCH_ARGS passes options to bench/run.py, e.g. BENCH_ARGS="--rounds 5 --seconds 8".
+bench: $(STAMP)
+	bash bench/install-tools.sh
+	cd bench && ../$(BIN)/python run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache
