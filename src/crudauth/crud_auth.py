@@ -30,15 +30,15 @@ from crudauth.email.router import build_email_router
 from crudauth.email.wiring import build_email_service
 from crudauth.hooks import AuthHooks
 from crudauth.identity import IdentityConfig
+from crudauth.mfa import MfaConfig, MfaService
+from crudauth.mfa.constants import CHALLENGE_STORAGE_PREFIX
+from crudauth.mfa.router import build_mfa_router
+from crudauth.mfa.wiring import build_mfa_service
 from crudauth.oauth.provider import AbstractOAuthProvider
 from crudauth.oauth.router import build_oauth_router
 from crudauth.oauth.schemas import OAuthCredentials
 from crudauth.oauth.service import OAuthAccountService
 from crudauth.oauth.wiring import OAuthFeature, build_oauth_feature
-from crudauth.mfa import MfaConfig, MfaService
-from crudauth.mfa.constants import CHALLENGE_STORAGE_PREFIX
-from crudauth.mfa.router import build_mfa_router
-from crudauth.mfa.wiring import build_mfa_service
 from crudauth.password import PasswordContext, PasswordPolicy, PasswordSource
 from crudauth.principal import Principal
 from crudauth.provisioning import NewUserFields
