@@ -103,3 +103,30 @@ def test_safe_redirect_accepts_local_paths(target: str) -> None:
 def test_safe_redirect_rejects(target: str | None) -> None:
     assert safe_redirect_path(target) == "/"
     assert safe_redirect_path(target, default="") == ""
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "///evil.com",
+        "////evil.com",
+        "/\x00evil",
+        "/\x7fevil",
+        "/%00evil",
+        "/%09/evil.com",
+        "/%0a/evil.com",
+        "java%0ascript:alert(1)",
+        "/%e2%80%8b/evil.com",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+        "hTtP://evil.com",
+        "https:evil.com",
+        "https:/evil.com",
+        "/\\\\evil.com",
+        "/%5C%5Cevil.com",
+        "/\u2028evil",
+        "/\ufeff/evil.com",
+    ],
+)
+def test_safe_redirect_rejects_more_spellings(target: str) -> None:
+    assert safe_redirect_path(target, default="/home") == "/home"
