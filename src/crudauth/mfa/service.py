@@ -177,7 +177,8 @@ class MfaService(MfaChallenges):
         concurrency exactly one request can use it. Fires
         ``on_after_recovery_code_used``.
         """
-        if not self.is_enrolled(user):
+        # A secret that no configured key decrypts fails every code closed, these too.
+        if self.confirmed_secret(user) is None:
             return False
         candidate = hash_recovery_code(code)
         for _attempt in range(RECOVERY_CODE_CLAIM_ATTEMPTS):
