@@ -2,17 +2,18 @@
 
 Run it with ``make demo`` (``PORT=NNNN make demo`` picks the port). Set ``DATABASE_URL``
 to use another database for users and ``REDIS_URL`` to keep sessions, CSRF tokens and
-counters in Redis.
+counters in Redis. ``WEB_CONCURRENCY=N`` runs N workers; without ``REDIS_URL`` they
+share sessions and counters through tables in the users' database.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from deployment import create_tables, name_worker, secret_key, shared_state
 from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -59,19 +60,18 @@ async def get_db() -> AsyncIterator[AsyncSession]:
 auth = CRUDAuth(
     session=get_db,
     user_model=User,
-    # A random key per start is fine for a demo whose sessions live in memory anyway.
-    SECRET_KEY=os.environ.get("CRUDAUTH_SECRET_KEY") or secrets.token_urlsafe(32),
+    # One key for every worker: CRUDAUTH_SECRET_KEY, else one generated under var/.
+    SECRET_KEY=secret_key(DATA_DIR),
     transports=[SessionTransport(management_routes=True), BearerTransport(refresh="body")],
     # secure=False only because the demo serves plain http on localhost; never ship it.
     cookies=CookieConfig(secure=False),
-    redis_url=os.environ.get("REDIS_URL") or None,
+    **shared_state(engine, Base.metadata),
 )
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
+    await create_tables(engine, Base.metadata)
     await auth.initialize()
     yield
     await auth.shutdown()
@@ -80,6 +80,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 app = FastAPI(title="crudauth demo", lifespan=lifespan)
 app.include_router(auth.router)
+name_worker(app)
 
 
 def page(name: str) -> HTMLResponse:
