@@ -29,8 +29,18 @@ SameSite = Literal["lax", "strict", "none"]
 class CookieConfig:
     """Cookie policy shared by every cookie-setting transport.
 
-    Cookies are host-only (no ``Domain`` attribute). ``secure=False`` is meant for plain
-    http on localhost during development only.
+    Cookies are host-only (no ``Domain`` attribute).
+
+    Attributes:
+        secure: Send cookies over HTTPS only. ``False`` is meant for plain http on
+            localhost during development only.
+        samesite: ``"lax"``, ``"strict"`` or ``"none"``. The session transport rejects
+            ``"none"`` because its CSRF check relies on SameSite as a second layer.
+        path: Cookie path; must start with ``/``.
+
+    Raises:
+        ValueError: ``samesite`` is not one of the three values, or ``path`` does not
+            start with ``/``.
     """
 
     secure: bool = True
@@ -125,7 +135,14 @@ class AuthContext:
         return self.runtime.repo
 
     async def resolve_user(self, user_id: Any) -> Any:
-        """Load the user for ``user_id``, memoized per context."""
+        """Load the user for ``user_id``, memoized per context.
+
+        Args:
+            user_id: Primary key of the user; compared as a string for the memo.
+
+        Returns:
+            The user row, or ``None`` when no such user exists.
+        """
         memo_key = str(user_id)
         if memo_key not in self._users:
             self._users[memo_key] = await self.repo.get_by_id(self.db, user_id)
@@ -140,7 +157,15 @@ class AuthContext:
         scopes: Sequence[str] = (),
         metadata: dict[str, Any] | None = None,
     ) -> Principal:
-        """Build a principal whose flags are read from ``user``."""
+        """Build a principal whose flags are read from ``user``.
+
+        Args:
+            user_id: Primary key of the user.
+            user: The loaded user row, or ``None``.
+            transport: Name of the transport building the principal.
+            scopes: Granted scopes.
+            metadata: Transport-specific data kept on the principal.
+        """
         repo = self.repo
         return Principal(
             user_id=user_id,
@@ -157,9 +182,24 @@ class AuthContext:
 class Transport(ABC):
     """The port every authentication channel implements.
 
-    ``authenticate`` returns a principal, returns ``None`` when its credential is absent
-    or no longer valid, and raises an HTTP exception when a credential is present but
-    invalid (that stops the transport loop).
+    Subclasses set ``name`` and implement ``authenticate``; every other method has a
+    working default. ``CRUDAuth`` calls ``bind`` once with its shared state, and
+    ``auth.current_user()`` tries the configured transports in order.
+
+    Example:
+        ```python
+        class APIKeyTransport(Transport):
+            name = "apikey"
+
+            async def authenticate(self, request, ctx):
+                user_id = lookup_key(request.headers.get("X-API-Key"))
+                if user_id is None:
+                    return None
+                user = await ctx.resolve_user(user_id)
+                return ctx.build_principal(
+                    user_id=user_id, user=user, transport=self.name
+                )
+        ```
     """
 
     name: str = "transport"
@@ -178,7 +218,20 @@ class Transport(ABC):
 
     @abstractmethod
     async def authenticate(self, request: Request, ctx: AuthContext) -> Principal | None:
-        """Resolve the request's credential to a principal."""
+        """Resolve the request's credential to a principal.
+
+        Args:
+            request: The incoming request.
+            ctx: Per-request context with the database session and the shared state.
+
+        Returns:
+            The principal, or ``None`` when this transport's credential is absent or
+            no longer valid (the next transport is then tried).
+
+        Raises:
+            HTTPException: The credential is present but invalid; this stops the
+                transport loop.
+        """
 
     async def revalidate(self, request: Request, principal: Principal, ctx: AuthContext) -> bool:
         """Re-run the checks an earlier, weaker resolution of this request skipped."""

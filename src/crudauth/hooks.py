@@ -22,8 +22,14 @@ Hook = Callable[..., "Awaitable[Any] | Any"]
 class HookContext:
     """Ambient request data handed to hooks as ``context=``.
 
-    ``session_handle`` is the public handle of the session created or ended (the value
-    ``GET /sessions`` lists), never the session id itself.
+    Attributes:
+        ip_address: Client address, honouring ``trusted_proxy_hops``.
+        user_agent: The request's ``User-Agent`` header.
+        transport: Name of the transport involved, when there is one.
+        request: The request itself.
+        extra: Feature-specific additions.
+        session_handle: Public handle of the session created or ended (the value
+            ``GET /sessions`` lists), never the session id itself.
     """
 
     ip_address: str | None = None
@@ -39,7 +45,16 @@ class AuthHooks:
     """Optional callbacks, sync or async, fired after an operation has completed.
 
     Hooks cannot veto anything: an exception raised by a hook is logged on the
-    ``crudauth.hooks`` logger and the request completes normally.
+    ``crudauth.hooks`` logger and the request completes normally. User rows are passed
+    as dictionaries of logical fields.
+
+    Example:
+        ```python
+        async def audit(user, *, request, context):
+            logger.info("login user_id=%s ip=%s", user["id"], context.ip_address)
+
+        auth = CRUDAuth(..., hooks=AuthHooks(on_after_login=audit))
+        ```
     """
 
     on_after_register: Hook | None = None
@@ -62,6 +77,14 @@ class AuthHooks:
 
         Exceptions are logged with their traceback and swallowed, so a broken hook never
         fails the request that triggered it.
+
+        Args:
+            name: Field name of the hook, such as ``"on_after_login"``.
+            *args: Positional arguments for the hook.
+            **kwargs: Keyword arguments for the hook.
+
+        Raises:
+            AttributeError: ``name`` is not a hook of this class.
         """
         if name not in _HOOK_NAMES:
             raise AttributeError(f"AuthHooks has no hook named {name!r}")

@@ -15,11 +15,24 @@ def _default_login() -> list[str]:
 class IdentityConfig:
     """Login-field order and the recovery factor of an account shape.
 
-    ``login`` lists the logical fields a login identifier is tried against, in order;
-    the first field that matches a row wins. ``recovery`` is the one field that
-    recovery tokens are delivered to and verification proves; ``None`` disables
-    recovery. Whether these fields are unique columns of the user model is checked when
+    Whether these fields are unique columns of the user model is checked when
     ``CRUDAuth`` is built.
+
+    Attributes:
+        login: Logical fields a login identifier is tried against, in order. The first
+            field that matches a row wins.
+        recovery: The one field that recovery tokens are delivered to and verification
+            proves; ``None`` disables recovery.
+
+    Raises:
+        TypeError: ``login`` is a string instead of a list.
+        ValueError: ``login`` is empty, names a field twice or contains an invalid
+            name, or ``recovery`` is neither a field name nor ``None``.
+
+    Example:
+        ```python
+        IdentityConfig(login=["username"], recovery=None)
+        ```
     """
 
     login: list[str] = field(default_factory=_default_login)

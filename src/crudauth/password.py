@@ -69,8 +69,24 @@ def _too_long_error() -> dict[str, Any]:
 class PasswordPolicy:
     """Rules a new password must meet.
 
-    Lengths are counted after NFKC normalization. ``validators`` are extra checks, such
-    as a breached-password lookup, run in order only when every built-in rule passed.
+    Attributes:
+        min_length: Minimum length, counted after NFKC normalization.
+        require_uppercase: Require an uppercase letter.
+        require_lowercase: Require a lowercase letter.
+        require_digit: Require a digit.
+        require_special: Require a character that is neither a letter nor a digit.
+        validators: Extra checks, such as a breached-password lookup, run in order
+            only when every built-in rule passed. Each rejects by raising
+            ``ValueError``.
+
+    Raises:
+        TypeError: ``min_length`` is not an int, or a validator is not callable.
+        ValueError: ``min_length`` is outside 1 to 4,096.
+
+    Example:
+        ```python
+        CRUDAuth(..., password_policy=PasswordPolicy(min_length=12, require_digit=True))
+        ```
     """
 
     min_length: int = MIN_PASSWORD_LENGTH

@@ -13,8 +13,26 @@ __all__ = ["Principal"]
 class Principal:
     """Who made the request, and through which transport.
 
-    ``metadata`` is transport-specific: the session transport stores the raw session id
-    under ``"session_id"``, which must never be sent back to a client.
+    ``auth.current_user()`` returns one to your route.
+
+    Attributes:
+        user_id: Primary key of the user, as the user model stores it.
+        scopes: Scopes granted to a bearer token; empty for sessions.
+        transport: Name of the transport that authenticated the request
+            (``"session"``, ``"bearer"`` or a custom transport's name).
+        user: The loaded user row.
+        is_superuser: The row's superuser flag.
+        email_verified: Whether the email address is verified.
+        recovery_verified: Whether the configured recovery factor is verified.
+        metadata: Transport-specific data. The session transport stores the raw
+            session id under ``"session_id"``, which must never be sent to a client.
+
+    Example:
+        ```python
+        @app.get("/profile")
+        async def profile(principal: Principal = Depends(auth.current_user())):
+            return {"id": principal.user_id, "via": principal.transport}
+        ```
     """
 
     user_id: Any
@@ -27,5 +45,9 @@ class Principal:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def has_scopes(self, required: Iterable[str]) -> bool:
-        """Return whether every scope in ``required`` was granted."""
+        """Return whether every scope in ``required`` was granted.
+
+        Args:
+            required: Scope names that must all be present.
+        """
         return set(required) <= set(self.scopes)

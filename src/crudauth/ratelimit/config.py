@@ -43,6 +43,7 @@ class RateLimit:
 
     @property
     def disabled(self) -> bool:
+        """Whether the limit is turned off (``times == 0``)."""
         return self.times == 0
 
 
@@ -81,7 +82,22 @@ LoginSuccessClears = Literal["clear_all", "clear_user_only"]
 
 @dataclass(frozen=True)
 class LockoutConfig:
-    """Tuning of the escalating login lockout shared by every password login."""
+    """Tuning of the escalating login lockout shared by every password login.
+
+    Attributes:
+        max_attempts: Attempts allowed per IP and per identifier within the window.
+        attempt_window_seconds: Length of the counting window.
+        lockout_base_seconds: Duration of the first lock; each later round doubles it.
+        lockout_max_seconds: Cap on a lock's duration.
+        round_retention_seconds: How long the round count is kept after the latest
+            lock, so a paced attack keeps escalating.
+        on_login_success: ``"clear_all"`` also forgets this identifier's failures from
+            this IP on success; ``"clear_user_only"`` leaves every IP counter alone.
+
+    Raises:
+        ValueError: A duration or count is not a positive integer, or
+            ``on_login_success`` is not one of the two modes.
+    """
 
     max_attempts: int = DEFAULT_LOGIN_MAX_ATTEMPTS
     attempt_window_seconds: int = DEFAULT_LOGIN_ATTEMPT_WINDOW_SECONDS
