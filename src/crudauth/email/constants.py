@@ -46,6 +46,8 @@ STATE_CLAIM = "state"
 STATE_DIGEST_CHARS = 32
 REDIRECT_CLAIM = "redirect_to"
 NEW_EMAIL_CLAIM = "new_email"
+TOKEN_ID_CLAIM = "jti"
+TOKEN_ID_BYTES = 12
 
 EmailKind = Literal[
     "verify_email",

@@ -5,13 +5,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
 
 from crudauth.constants import SECONDS_PER_HOUR
-from crudauth.email.constants import MAX_TOKEN_LENGTH, STATE_CLAIM, STATE_DIGEST_CHARS
+from crudauth.email.constants import (
+    MAX_TOKEN_LENGTH,
+    STATE_CLAIM,
+    STATE_DIGEST_CHARS,
+    TOKEN_ID_BYTES,
+    TOKEN_ID_CLAIM,
+)
 from crudauth.storage.base import AbstractSessionStorage
 from crudauth.transports.bearer.tokens import create_signed_token, verify_signed_token_full
 
@@ -64,6 +71,9 @@ class RecoveryTokens:
         """Sign a token for ``user_id`` bound to ``purpose`` and to ``state``."""
         claims = dict(extra_claims or {})
         claims[STATE_CLAIM] = self._state_digest(self.secret_key, purpose, state)
+        # A random id makes two links minted in the same second distinct, so redeeming
+        # one never marks the other as used.
+        claims[TOKEN_ID_CLAIM] = secrets.token_urlsafe(TOKEN_ID_BYTES)
         return create_signed_token(
             self.secret_key,
             user_id,
