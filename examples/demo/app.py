@@ -4,6 +4,11 @@ Run it with ``make demo`` (``PORT=NNNN make demo`` picks the port). Set ``DATABA
 to use another database for users and ``REDIS_URL`` to keep sessions, CSRF tokens and
 counters in Redis. ``WEB_CONCURRENCY=N`` runs N workers; without ``REDIS_URL`` they
 share sessions and counters through tables in the users' database.
+
+Two-factor sign-in is on: the account page enrols an authenticator app. TOTP secrets
+are encrypted with ``CRUDAUTH_MFA_KEY`` (a Fernet key), else with a key made per start
+for one worker, or once under ``var/`` for several. A users database created before
+the MFA columns existed needs recreating (delete ``var/demo.sqlite3``).
 """
 
 from __future__ import annotations
@@ -13,19 +18,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from deployment import create_tables, name_worker, secret_key, shared_state
-from fastapi import Depends, FastAPI
+from deployment import create_tables, name_worker, secret_key, shared_state, worker_count
+from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
 from crudauth import (
-    AuthUserMixin,
     BearerTransport,
     CookieConfig,
     CRUDAuth,
+    MfaConfig,
     Principal,
     SessionTransport,
+    make_auth_identity,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -36,8 +43,36 @@ class Base(DeclarativeBase):
     pass
 
 
-class User(Base, AuthUserMixin):
+class User(Base, make_auth_identity(mfa=True)):  # type: ignore[misc]
     __tablename__ = "users"
+
+
+def mfa_key(data_dir: Path) -> str:
+    """Return ``CRUDAUTH_MFA_KEY``, else a Fernet key every worker of this start shares.
+
+    One worker makes a key per start, so secrets enrolled before a restart stop
+    working. Several workers must agree on one key, so it is made once under
+    ``data_dir``, the first worker to link its candidate file winning.
+    """
+    from cryptography.fernet import Fernet
+
+    configured = os.environ.get("CRUDAUTH_MFA_KEY")
+    if configured:
+        return configured
+    if worker_count() == 1:
+        return Fernet.generate_key().decode()
+    data_dir.mkdir(exist_ok=True)
+    path = data_dir / "mfa_key"
+    candidate = data_dir / f".mfa_key.{os.getpid()}"
+    candidate.write_text(Fernet.generate_key().decode(), encoding="utf-8")
+    candidate.chmod(0o600)
+    try:
+        os.link(candidate, path)
+    except FileExistsError:
+        pass
+    finally:
+        candidate.unlink()
+    return path.read_text(encoding="utf-8").strip()
 
 
 def database_url() -> str:
@@ -65,6 +100,7 @@ auth = CRUDAuth(
     transports=[SessionTransport(management_routes=True), BearerTransport(refresh="body")],
     # secure=False only because the demo serves plain http on localhost; never ship it.
     cookies=CookieConfig(secure=False),
+    mfa=MfaConfig(issuer="crudauth demo", encryption_key=mfa_key(DATA_DIR)),
     **shared_state(engine, Base.metadata),
 )
 
@@ -100,6 +136,24 @@ async def account() -> HTMLResponse:
 @app.get("/hello")
 async def hello(principal: Principal = Depends(auth.current_user())) -> dict[str, object]:
     return {"hello": principal.user_id, "via": principal.transport}
+
+
+class QrIn(BaseModel):
+    text: str = Field(max_length=512)
+
+
+@app.post("/demo/qr", include_in_schema=False)
+async def qr_code(body: QrIn, _me: Principal = Depends(auth.current_user())) -> dict[str, str]:
+    """Render ``text`` (an otpauth URI) as an SVG QR code in a data URI.
+
+    Drawn on the server so the secret never goes to a third-party QR service. segno
+    comes with the dev extra; without it the page shows only the secret.
+    """
+    try:
+        import segno
+    except ImportError:
+        raise HTTPException(501, "QR codes need the segno package") from None
+    return {"svg": segno.make(body.text, error="m").svg_data_uri(scale=5, border=2)}
 
 
 @app.get("/health", include_in_schema=False)
