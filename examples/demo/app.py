@@ -9,6 +9,11 @@ Two-factor sign-in is on: the account page enrols an authenticator app. TOTP sec
 are encrypted with ``CRUDAUTH_MFA_KEY`` (a Fernet key), else with a key made per start
 for one worker, or once under ``var/`` for several. A users database created before
 the MFA columns existed needs recreating (delete ``var/demo.sqlite3``).
+
+Email verification and password reset are on, and mail goes to a development outbox
+instead of a mail server: ``/dev/outbox`` lists each message with its link. Links are
+paths on the demo itself (``/reset-password?token=...``) unless ``DEMO_FRONTEND_URL``
+names another origin.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pathlib import Path
 from deployment import create_tables, name_worker, secret_key, shared_state, worker_count
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import HTMLResponse
+from outbox import OutboxBase, OutboxSender, build_outbox_router
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -29,6 +35,7 @@ from crudauth import (
     BearerTransport,
     CookieConfig,
     CRUDAuth,
+    EmailConfig,
     MfaConfig,
     Principal,
     SessionTransport,
@@ -101,6 +108,11 @@ auth = CRUDAuth(
     # secure=False only because the demo serves plain http on localhost; never ship it.
     cookies=CookieConfig(secure=False),
     mfa=MfaConfig(issuer="crudauth demo", encryption_key=mfa_key(DATA_DIR)),
+    # Host-less links by default, so they open on whatever port the demo serves.
+    email=EmailConfig(
+        sender=OutboxSender(SessionLocal),
+        frontend_url=os.environ.get("DEMO_FRONTEND_URL", ""),
+    ),
     **shared_state(engine, Base.metadata),
 )
 
@@ -108,6 +120,7 @@ auth = CRUDAuth(
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await create_tables(engine, Base.metadata)
+    await create_tables(engine, OutboxBase.metadata)
     await auth.initialize()
     yield
     await auth.shutdown()
@@ -116,6 +129,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 app = FastAPI(title="crudauth demo", lifespan=lifespan)
 app.include_router(auth.router)
+# Development only: the outbox page shows every reset link to anyone.
+app.include_router(build_outbox_router(get_db))
 name_worker(app)
 
 
@@ -131,6 +146,17 @@ async def home() -> HTMLResponse:
 @app.get("/account", include_in_schema=False)
 async def account() -> HTMLResponse:
     return page("account.html")
+
+
+@app.get("/reset-password", include_in_schema=False)
+async def reset_password_page() -> HTMLResponse:
+    return page("reset.html")
+
+
+@app.get("/verify-email", include_in_schema=False)
+@app.get("/confirm-email-change", include_in_schema=False)
+async def confirm_email_page() -> HTMLResponse:
+    return page("verify.html")
 
 
 @app.get("/hello")
