@@ -8,7 +8,10 @@ share sessions and counters through tables in the users' database.
 Two-factor sign-in is on: the account page enrols an authenticator app. TOTP secrets
 are encrypted with ``CRUDAUTH_MFA_KEY`` (a Fernet key), else with a key made per start
 for one worker, or once under ``var/`` for several. A users database created before
-the MFA columns existed needs recreating (delete ``var/demo.sqlite3``).
+the MFA or ``oidc_id`` columns existed needs recreating (delete ``var/demo.sqlite3``).
+
+``OIDC_ISSUER`` and ``OIDC_CLIENT_ID`` add sign-in through an OpenID Connect provider,
+such as ``python examples/fake_oidc_provider.py --port 9000``; see ``oidc.py``.
 
 Email verification and password reset are on, and mail goes to a development outbox
 instead of a mail server: ``/dev/outbox`` lists each message with its link. Links are
@@ -26,10 +29,12 @@ from pathlib import Path
 from deployment import create_tables, name_worker, secret_key, shared_state, worker_count
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import HTMLResponse
+from oidc import oidc_settings, sign_in_links
 from outbox import OutboxBase, OutboxSender, build_outbox_router
 from pydantic import BaseModel, Field
+from sqlalchemy import String
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crudauth import (
     BearerTransport,
@@ -52,6 +57,8 @@ class Base(DeclarativeBase):
 
 class User(Base, make_auth_identity(mfa=True)):  # type: ignore[misc]
     __tablename__ = "users"
+    # Links accounts to the optional OpenID Connect provider (see oidc.py).
+    oidc_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
 
 
 def mfa_key(data_dir: Path) -> str:
@@ -114,6 +121,7 @@ auth = CRUDAuth(
         frontend_url=os.environ.get("DEMO_FRONTEND_URL", ""),
     ),
     **shared_state(engine, Base.metadata),
+    **oidc_settings(),
 )
 
 
@@ -180,6 +188,11 @@ async def qr_code(body: QrIn, _me: Principal = Depends(auth.current_user())) -> 
     except ImportError:
         raise HTTPException(501, "QR codes need the segno package") from None
     return {"svg": segno.make(body.text, error="m").svg_data_uri(scale=5, border=2)}
+
+
+@app.get("/sign-in-links", include_in_schema=False)
+async def external_sign_in_links() -> list[dict[str, str]]:
+    return sign_in_links()
 
 
 @app.get("/health", include_in_schema=False)
