@@ -2,7 +2,7 @@
 
 ``GET /dev/outbox`` lists the stored messages, newest first, with their links, so a
 person can follow a verification or reset link without a mail server. Messages live in
-a table of the users' database, so every worker of the demo sees the same outbox.
+a table of the users' database, so every worker of the demo reads the same outbox.
 
 Never mount this in production: the page shows every reset link to anyone who asks.
 """
