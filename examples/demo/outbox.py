@@ -111,9 +111,7 @@ def build_outbox_router(session: Callable[..., Any]) -> APIRouter:
 
     @router.get("/dev/outbox")
     async def outbox(db: AsyncSession = Depends(session)) -> HTMLResponse:
-        statement = (
-            select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(OUTBOX_PAGE_SIZE)
-        )
+        statement = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(OUTBOX_PAGE_SIZE)
         messages = list((await db.execute(statement)).scalars())
         return HTMLResponse(_render(messages))
 
