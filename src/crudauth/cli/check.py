@@ -60,6 +60,7 @@ CHECK_IDS = (
     "plain-http-url",
     "email-sender-missing",
     "mfa-key-reused",
+    "mfa-key-per-start",
 )
 
 
@@ -72,7 +73,7 @@ class Finding:
     fix: str
 
 
-def _secret_key_findings(auth: CRUDAuth, check_reload: bool, loaded: Any) -> Iterator[Finding]:
+def _secret_key_findings(auth: CRUDAuth) -> Iterator[Finding]:
     key = auth.runtime.secret_key
     if len(key.encode()) < MIN_SECRET_KEY_BYTES:
         yield Finding(
@@ -92,20 +93,44 @@ def _secret_key_findings(auth: CRUDAuth, check_reload: bool, loaded: Any) -> Ite
             "replace it with a random value such as secrets.token_urlsafe(48), kept out "
             "of the code",
         )
-    if check_reload:
-        copy = reload_auth(loaded)
-        # compare_digest keeps the comparison of two secrets constant-time.
-        if copy is not None and not hmac.compare_digest(
-            copy.runtime.secret_key.encode(), key.encode()
-        ):
-            yield Finding(
-                "secret-key-per-start",
-                "SECRET_KEY changes every time the app starts (loading the module twice "
-                "gave two keys): each restart signs everyone out and workers reject each "
-                "other's sessions and tokens",
-                "read the key from the environment, e.g. "
-                "SECRET_KEY=os.environ['CRUDAUTH_SECRET_KEY']",
-            )
+
+
+def _mfa_keys(auth: CRUDAuth) -> list[str]:
+    mfa = getattr(auth, "mfa", None)
+    for holder in (getattr(mfa, "config", None), mfa):
+        keys = getattr(holder, "encryption_keys", None)
+        if isinstance(keys, list):
+            return [str(key) for key in keys]
+    return []
+
+
+def _same_secrets(first: list[str], second: list[str]) -> bool:
+    # compare_digest keeps comparisons of secrets constant-time.
+    joined_first = "\n".join(first).encode()
+    return hmac.compare_digest(joined_first, "\n".join(second).encode())
+
+
+def _per_start_findings(auth: CRUDAuth, loaded: Any) -> Iterator[Finding]:
+    copy = reload_auth(loaded)
+    if copy is None:
+        return
+    if not _same_secrets([copy.runtime.secret_key], [auth.runtime.secret_key]):
+        yield Finding(
+            "secret-key-per-start",
+            "SECRET_KEY changes every time the app starts (loading the module twice "
+            "gave two keys): each restart signs everyone out and workers reject each "
+            "other's sessions and tokens",
+            "read the key from the environment, e.g. SECRET_KEY=os.environ['CRUDAUTH_SECRET_KEY']",
+        )
+    if not _same_secrets(_mfa_keys(copy), _mfa_keys(auth)):
+        yield Finding(
+            "mfa-key-per-start",
+            "the MFA encryption key changes every time the app starts (loading the "
+            "module twice gave two keys), so TOTP secrets enrolled before a restart "
+            "can no longer be decrypted",
+            "read MfaConfig(encryption_key=...) from the environment, e.g. "
+            "os.environ['CRUDAUTH_MFA_KEY']",
+        )
 
 
 def _cookie_findings(auth: CRUDAuth) -> Iterator[Finding]:
@@ -214,20 +239,14 @@ def _email_findings(auth: CRUDAuth) -> Iterator[Finding]:
 
 
 def _mfa_findings(auth: CRUDAuth) -> Iterator[Finding]:
-    mfa = getattr(auth, "mfa", None) or getattr(auth.runtime, "mfa", None)
-    for holder in (mfa, getattr(mfa, "config", None)):
-        keys = getattr(holder, "encryption_keys", None)
-        if not isinstance(keys, list):
-            continue
-        secret = auth.runtime.secret_key.encode()
-        if any(hmac.compare_digest(str(key).encode(), secret) for key in keys):
-            yield Finding(
-                "mfa-key-reused",
-                "the MFA encryption key equals SECRET_KEY, so one leaked value exposes "
-                "both the TOTP secrets and every signed token",
-                "generate a separate Fernet key for MfaConfig(encryption_key=...)",
-            )
-        return
+    secret = auth.runtime.secret_key
+    if any(_same_secrets([key], [secret]) for key in _mfa_keys(auth)):
+        yield Finding(
+            "mfa-key-reused",
+            "the MFA encryption key equals SECRET_KEY, so one leaked value exposes "
+            "both the TOTP secrets and every signed token",
+            "generate a separate Fernet key for MfaConfig(encryption_key=...)",
+        )
 
 
 def run_checks(ctx: CommandContext) -> list[Finding]:
@@ -235,7 +254,8 @@ def run_checks(ctx: CommandContext) -> list[Finding]:
     args, auth = ctx.args, ctx.auth
     workers = args.workers if args.workers is not None else _workers_from_environment()
     findings = [
-        *_secret_key_findings(auth, not args.no_reload, ctx.loaded),
+        *_secret_key_findings(auth),
+        *(() if args.no_reload else _per_start_findings(auth, ctx.loaded)),
         *_cookie_findings(auth),
         *_memory_findings(auth, workers),
         *_proxy_findings(auth, args.behind_proxy),
@@ -308,6 +328,7 @@ def add_check_command(
     check.add_argument(
         "--no-reload",
         action="store_true",
-        help="do not load the module a second time to see whether SECRET_KEY changes",
+        help="do not load the module a second time to see whether SECRET_KEY or the MFA key "
+        "changes",
     )
     check.set_defaults(handler=check_deployment)

@@ -1,0 +1,86 @@
+"""``crudauth sessions``: the rows of ``GET /sessions``, revoking one or all."""
+
+from __future__ import annotations
+
+from .conftest import Cli
+
+
+def test_list_matches_http_rows(cli: Cli) -> None:
+    cli.create_user("alice")
+    first = cli.login()
+    second = cli.login()
+
+    result = cli.run("sessions", "list", "alice", "--json")
+
+    assert result.exit_code == 0, result.stderr
+    handles = {row["id"] for row in result.json()["sessions"]}
+    assert handles == {row["id"] for row in second["sessions"]}
+    assert len(handles) == 2
+    assert all(row["session_id"] == row["id"] for row in result.json()["sessions"])
+    assert all(row["current"] is False for row in result.json()["sessions"])
+    cookies = [first["cookies"]["session_id"], second["cookies"]["session_id"]]
+    text = cli.run("sessions", "list", "alice")
+    for cookie in cookies:
+        assert cookie not in result.stdout
+        assert cookie not in text.stdout
+    assert "Firefox" in text.stdout
+
+
+def test_revoke_one_by_handle(cli: Cli) -> None:
+    cli.create_user("alice")
+    cli.login()
+    kept = cli.login()["sessions"]
+    handle = kept[0]["id"]
+
+    result = cli.run("sessions", "revoke", "alice", handle)
+    remaining = cli.run("sessions", "list", "alice", "--json").json()["sessions"]
+
+    assert result.exit_code == 0, result.stderr
+    assert len(remaining) == 1
+    assert remaining[0]["id"] != handle
+
+
+def test_revoke_unknown_handle_fails(cli: Cli) -> None:
+    cli.create_user("alice")
+    cli.create_user("bob")
+    bob_handle = cli.login("bob")["sessions"][0]["id"]
+
+    result = cli.run("sessions", "revoke", "alice", bob_handle)
+    bob_sessions = cli.run("sessions", "list", "bob", "--json").json()["sessions"]
+
+    assert result.exit_code == 1
+    assert len(bob_sessions) == 1
+
+
+def test_revoke_all_ends_tokens(cli: Cli) -> None:
+    cli.create_user("alice")
+    cli.login()
+    cli.login()
+
+    async def token(client, module):  # type: ignore[no-untyped-def]
+        response = await client.post(
+            "/token", data={"username": "alice", "password": "Correct-Horse-1"}
+        )
+        return response.json()["access_token"]
+
+    access = cli.http(token)
+    result = cli.run("sessions", "revoke", "alice", "--all", "--json")
+
+    async def call_me(client, module):  # type: ignore[no-untyped-def]
+        response = await client.get("/me", headers={"Authorization": f"Bearer {access}"})
+        return response.status_code
+
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["revoked"] == 2
+    assert cli.run("sessions", "list", "alice", "--json").json()["sessions"] == []
+    assert cli.http(call_me) == 401
+
+
+def test_revoke_needs_handle_or_all(cli: Cli) -> None:
+    cli.create_user("alice")
+
+    neither = cli.run("sessions", "revoke", "alice")
+    both = cli.run("sessions", "revoke", "alice", "abc", "--all")
+
+    assert neither.exit_code == 2
+    assert both.exit_code == 2
