@@ -358,6 +358,11 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
 
 def _owner_in(raw: bytes | str) -> Any:
     """Return the ``user_id`` field of a stored JSON object, or ``None``."""
+    # Values without the key (CSRF tokens, one-time state) skip the parse, which
+    # dominates deleting hundreds of them at once.
+    marker = b'"user_id"' if isinstance(raw, bytes) else '"user_id"'
+    if marker not in raw:  # type: ignore[operator]
+        return None
     try:
         document = json.loads(raw)
     except ValueError:
