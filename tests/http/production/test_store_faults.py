@@ -1,4 +1,4 @@
-"""An unreachable store or user database answers 503, logs one error, then recovers.
+"""An unreachable store or user database returns 503, logs one error, then recovers.
 
 The Redis test stops the real server started by ``scripts/services.sh`` and restarts
 it on the same port; the app in between is never rebuilt.
@@ -121,7 +121,7 @@ async def test_user_database_down(make_app: Any, caplog: pytest.LogCaptureFixtur
             await assert_unavailable(caplog, client.get("/me"), "User database")
             await assert_unavailable(caplog, login(client), "User database")
 
-            # Once the database answers again, the same session works.
+            # Once the database is reachable again, the same session works.
             test_app.app.dependency_overrides.clear()
             assert (await client.get("/me")).status_code == 200
     finally:
