@@ -72,7 +72,7 @@ async def create_tables(engine: AsyncEngine, metadata: MetaData) -> None:
     """Create missing tables without racing the other workers starting beside this one.
 
     On PostgreSQL a transaction-scoped advisory lock lets one worker create the tables
-    at a time. Elsewhere a worker that loses the race sees an error, retries, and then
+    at a time. Elsewhere a worker that loses the race gets an error, retries, and then
     finds the tables in place.
     """
     for attempt in range(1, TABLE_CREATION_ATTEMPTS + 1):
