@@ -82,6 +82,20 @@ async def test_device_list_one_sql_query(perf_app: Any, count_sql: Any) -> None:
     assert queries.count == 1, queries.statements
 
 
+async def test_sign_out_everywhere_loads_user_once(perf_app: Any, count_sql: Any) -> None:
+    test_app = await perf_app()
+    await test_app.create_user()
+    queries = count_sql(test_app)
+    async with test_app.client() as client:
+        await login(client)
+        queries.reset()
+        response = await client.post("/logout-all", headers=csrf_headers(client))
+    assert response.status_code == 200, response.text
+    kinds = [statement.split()[0].upper() for statement in queries.statements]
+    # The authenticated row is reused for the token_version bump: load, update, refresh.
+    assert kinds == ["SELECT", "UPDATE", "SELECT"], queries.statements
+
+
 class WriteCounter:
     """Wrap a store's ``modify`` (the activity write) and count its calls."""
 

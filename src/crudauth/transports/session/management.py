@@ -103,7 +103,10 @@ def build_session_management_router(auth: AuthSurface, transport: "SessionTransp
 
     @router.post(
         "/logout-all",
-        dependencies=[Depends(auth.rate_limit("logout_all", key=KeyBy.USER))],
+        # The same transport as the route's principal, so both share one resolution.
+        dependencies=[
+            Depends(auth.rate_limit("logout_all", key=KeyBy.USER, transport=transport.name))
+        ],
     )
     async def logout_all(
         response: Response,
@@ -120,7 +123,9 @@ def build_session_management_router(auth: AuthSurface, transport: "SessionTransp
         current = principal.metadata.get("session_id")
         if not keep_current:
             # Bumped first: if revoking fails halfway, the new epoch still ends them.
-            user = await auth.repo.get_by_id(db, principal.user_id)
+            user = principal.user
+            if user is None or user not in db:
+                user = await auth.repo.get_by_id(db, principal.user_id)
             if user is not None:
                 await auth.repo.increment_token_version(db, user)
         exclude = current if keep_current and isinstance(current, str) else None
