@@ -15,18 +15,17 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import Depends, FastAPI
-from sqlalchemy import String
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import StaticPool
 
 import crudauth.utils.hashing as hashing
-from crudauth import AuthUserMixin, CRUDAuth, Principal, get_password_hash
+from crudauth import CRUDAuth, Principal, get_password_hash
+from support import default_model
 
 POSTGRES_URL = os.environ.get("CRUDAUTH_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("CRUDAUTH_TEST_REDIS_URL")
@@ -96,18 +95,6 @@ class TestApp:
     async def get_user(self, user_id: Any) -> Any:
         async with self.sessionmaker() as db:
             return await self.auth.repo.get_by_id(db, user_id)
-
-
-def default_model() -> type[Any]:
-    class Base(DeclarativeBase):
-        pass
-
-    class User(Base, AuthUserMixin):
-        __tablename__ = "users"
-        full_name: Mapped[str | None] = mapped_column(String(100), default=None)
-        role: Mapped[str] = mapped_column(String(20), default="user")
-
-    return User
 
 
 AppFactory = Callable[..., Awaitable[TestApp]]

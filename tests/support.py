@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
+from sqlalchemy import String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from crudauth import AuthUserMixin
 
 ALICE = {"email": "alice@example.com", "username": "alice", "password": "Correct-Horse-1"}
 BOB = {"email": "bob@example.com", "username": "bob", "password": "Battery-Staple-2"}
@@ -21,3 +27,15 @@ async def login(
 def csrf_headers(client: httpx.AsyncClient) -> dict[str, str]:
     """Return the ``X-CSRF-Token`` header echoing the client's CSRF cookie."""
     return {"X-CSRF-Token": client.cookies.get("csrf_token") or ""}
+
+
+def default_model() -> type[Any]:
+    class Base(DeclarativeBase):
+        pass
+
+    class User(Base, AuthUserMixin):
+        __tablename__ = "users"
+        full_name: Mapped[str | None] = mapped_column(String(100), default=None)
+        role: Mapped[str] = mapped_column(String(20), default="user")
+
+    return User

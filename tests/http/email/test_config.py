@@ -146,7 +146,7 @@ def test_email_needs_email_column() -> None:
 
 
 def test_wrong_types_rejected() -> None:
-    from conftest import default_model
+    from support import default_model
 
     with pytest.raises(TypeError, match="EmailConfig"):
         CRUDAuth(
