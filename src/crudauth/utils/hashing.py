@@ -21,10 +21,10 @@ import secrets
 import unicodedata
 from collections.abc import Callable, Sequence
 
-import anyio.to_thread
 import bcrypt
 
 from crudauth.constants import MAX_PASSWORD_LENGTH
+from crudauth.utils._cpu_threads import run_cpu_bound
 
 __all__ = [
     "LegacyVerifier",
@@ -119,7 +119,7 @@ def get_password_hash(password: str) -> str:
 
 async def get_password_hash_async(password: str) -> str:
     """Hash ``password`` like ``get_password_hash``, in a worker thread."""
-    return await anyio.to_thread.run_sync(get_password_hash, password)
+    return await run_cpu_bound(get_password_hash, password)
 
 
 def verify_and_update_password(plain: str, hashed: str | None) -> tuple[bool, str | None]:
@@ -165,7 +165,7 @@ async def verify_and_update_password_async(
     plain: str, hashed: str | None
 ) -> tuple[bool, str | None]:
     """Run ``verify_and_update_password`` in a worker thread."""
-    return await anyio.to_thread.run_sync(verify_and_update_password, plain, hashed)
+    return await run_cpu_bound(verify_and_update_password, plain, hashed)
 
 
 def verify_password(plain: str, hashed: str | None) -> bool:
@@ -176,7 +176,7 @@ def verify_password(plain: str, hashed: str | None) -> bool:
 
 async def verify_password_async(plain: str, hashed: str | None) -> bool:
     """Run ``verify_password`` in a worker thread."""
-    return await anyio.to_thread.run_sync(verify_password, plain, hashed)
+    return await run_cpu_bound(verify_password, plain, hashed)
 
 
 def dummy_verify_password(plain: str) -> None:
@@ -269,4 +269,4 @@ async def verify_legacy_password_async(
     plain: str, hashed: str | None, verifiers: Sequence[LegacyVerifier]
 ) -> bool:
     """Run ``verify_legacy_password`` in a worker thread."""
-    return await anyio.to_thread.run_sync(verify_legacy_password, plain, hashed, verifiers)
+    return await run_cpu_bound(verify_legacy_password, plain, hashed, verifiers)
