@@ -1,8 +1,9 @@
 """A small OpenID Connect provider for tests and local demos; never for production.
 
-It serves discovery, a JWKS with a fresh RSA key, ``/authorize`` (a sign-in form, or an
-instant answer when a test queued an identity), ``/token`` with PKCE and client-secret
-checks, ``/userinfo``, and GitHub-shaped ``/github/user`` and ``/github/user/emails``.
+It serves discovery, a JWKS with a fresh RSA key, ``/authorize`` (a sign-in form, or
+an immediate redirect when a test queued an identity), ``/token`` with PKCE and
+client-secret checks, ``/userinfo``, and GitHub-shaped ``/github/user`` and
+``/github/user/emails``.
 Tests flip ``FakeProvider.faults`` to make it misbehave: an error status, a delay, or
 an ID token with a bad signature, audience, issuer or expiry.
 
@@ -87,9 +88,9 @@ class Grant:
 class FakeProvider:
     """The provider's state; tests change ``faults`` and queue identities directly.
 
-    ``faults`` keys: ``token_status``/``userinfo_status`` (answer that status),
+    ``faults`` keys: ``token_status``/``userinfo_status`` (respond with that status),
     ``token_delay``/``userinfo_delay`` (seconds to wait first), ``token_body``/
-    ``userinfo_body`` (answer this JSON instead), and ``id_token`` set to one of
+    ``userinfo_body`` (respond with this JSON instead), and ``id_token`` set to one of
     ``bad_signature``, ``wrong_audience``, ``wrong_issuer``, ``expired``, ``missing``
     or ``other_subject``. ``discovery`` replaces the discovery document.
     """
@@ -113,7 +114,7 @@ class FakeProvider:
         self.access_tokens: dict[str, Identity] = {}
 
     def queue(self, identity: Identity | str) -> None:
-        """Answer the next ``/authorize`` at once with ``identity`` or an error code."""
+        """Make the next ``/authorize`` redirect with ``identity`` or an error."""
         self.queued.append(identity)
 
     def reset(self) -> None:

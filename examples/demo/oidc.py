@@ -1,9 +1,9 @@
 """Optional sign-in through an OpenID Connect provider, configured by environment.
 
 ``OIDC_ISSUER`` (e.g. ``http://127.0.0.1:9000`` for ``examples/fake_oidc_provider.py``)
-and ``OIDC_CLIENT_ID`` turn it on; ``OIDC_CLIENT_SECRET`` is optional (a public client
-relies on PKCE), ``OIDC_LABEL`` names the button and ``DEMO_PUBLIC_URL`` is the
-demo's own origin, to which the provider redirects (default
+and ``OIDC_CLIENT_ID`` turn it on. ``OIDC_CLIENT_SECRET`` is optional, because a public
+client relies on PKCE. ``OIDC_LABEL`` names the link. ``DEMO_PUBLIC_URL`` is the demo's
+own origin, where the provider sends the browser back (default
 ``http://127.0.0.1:$PORT``).
 """
 

@@ -181,7 +181,7 @@ class AbstractOAuthProvider(ABC):
         """POST the authorization code to the token endpoint and return its JSON.
 
         Raises:
-            httpx.HTTPStatusError: the endpoint answered outside 2xx.
+            httpx.HTTPStatusError: the endpoint returned a status outside 2xx.
             httpx.HTTPError: the request failed or timed out.
             ValueError: the body is not JSON.
         """

@@ -69,7 +69,7 @@ class GitHubOAuthProvider(AbstractOAuthProvider):
             response.raise_for_status()
             profile = response.json()
             emails_response = await client.get(self.emails_endpoint, headers=headers)
-        # Without the user:email scope the list is refused; the profile still stands.
+        # Without the user:email scope the list is refused; the profile is still used.
         if isinstance(profile, dict) and emails_response.status_code == 200:
             profile["emails"] = emails_response.json()
         return profile

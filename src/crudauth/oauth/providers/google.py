@@ -25,7 +25,7 @@ __all__ = ["GoogleOAuthProvider"]
 class GoogleOAuthProvider(AbstractOAuthProvider):
     """Google's OAuth 2.0 endpoints with the OpenID Connect userinfo profile.
 
-    The authorization URL asks for no offline access and no forced consent, because
+    The authorization URL requests no offline access and no forced consent, because
     crudauth never uses a provider refresh token.
     """
 

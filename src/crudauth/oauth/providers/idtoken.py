@@ -19,9 +19,9 @@ JwksFetcher = Callable[[], Awaitable[Any]]
 class IdTokenVerifier:
     """Check an ID token's signature, issuer, audience and lifetime.
 
-    Keys come from ``fetch_jwks``; they are cached and fetched again once when a token
-    names a key id the cache lacks, so a provider's key rotation needs no restart.
-    Every failure raises ``ValueError``.
+    Keys come from ``fetch_jwks`` and are cached. A token naming a key id the cache
+    lacks makes one new fetch, so a provider's key rotation needs no restart. Every
+    failure raises ``ValueError``.
     """
 
     def __init__(self, *, issuer: str, client_id: str, fetch_jwks: JwksFetcher) -> None:

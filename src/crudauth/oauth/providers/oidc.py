@@ -208,7 +208,7 @@ class GenericOIDCProvider(AbstractOAuthProvider):
         user_info = await self.get_user_info(access_token)
         if not isinstance(user_info, dict):
             raise ValueError(f"{self.provider_name} userinfo is not a JSON object")
-        # Userinfo answered by the same provider for a different subject would let one
+        # A userinfo response for a different subject than the ID token would let one
         # account's profile sign in as another (OpenID Connect Core 1.0, 5.3.2).
         if claims is not None and user_info.get("sub") != claims.get("sub"):
             raise ValueError("userinfo sub differs from the id_token sub")
