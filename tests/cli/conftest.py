@@ -25,7 +25,9 @@ import pytest
 from crudauth.cli import main
 
 REDIS_URL = os.environ.get("CRUDAUTH_TEST_REDIS_URL")
-HERE = Path(__file__).resolve().parent
+# No conftest.py lives beside the app, so putting its directory on sys.path cannot
+# shadow the suite's top-level conftest module.
+HERE = Path(__file__).resolve().parent / "apps"
 APP_MODULE = "cli_app"
 SECRET_KEY = "Kq7vR2xN9pL4wZ8mT1yB6cF3hJ5dS0gA-uE"
 PASSWORD = "Correct-Horse-1"
@@ -141,6 +143,8 @@ def cli(
 ) -> Iterator[Cli]:
     """A command runner over a fresh SQLite user database and store."""
     backend = str(request.param)
+    # The loader prepends --app-dir to sys.path; the copy is dropped after the test.
+    monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.setenv("CLI_TEST_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'users.db'}")
     monkeypatch.setenv("CLI_TEST_SECRET_KEY", SECRET_KEY)
     monkeypatch.setenv("CLI_TEST_PREFIX", f"clitest-{uuid.uuid4().hex[:12]}:")
