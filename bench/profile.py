@@ -46,7 +46,9 @@ def summarize(stacks_file: Path, top: int) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenario", choices=["bare", "user_row", "me_cookie", "me_bearer", "sessions_21"])
+    parser.add_argument(
+        "scenario", choices=["bare", "user_row", "me_cookie", "me_bearer", "sessions_21"]
+    )
     parser.add_argument("--backend", choices=["memory", "redis"], default="memory")
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--top", type=int, default=60)

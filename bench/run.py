@@ -69,15 +69,23 @@ def time_revokes(client: BenchClient, count: int) -> list[float]:
     return timings
 
 
-def time_sign_outs(client: BenchClient, repeats: int) -> list[float]:
-    """Time ``POST /logout-all`` for a user with 500 sessions, ``repeats`` times."""
+def time_sign_outs(client: BenchClient, repeats: int, *, keep_current: bool) -> list[float]:
+    """Time ``POST /logout-all`` for a user with 500 sessions, ``repeats`` times.
+
+    Without ``keep_current`` the route also bumps the user's ``token_version``, one SQL
+    ``UPDATE`` and commit; with it, only the session store works.
+    """
+    path = "/logout-all?keep_current=true" if keep_current else "/logout-all"
+    expected = SIGN_OUT_SESSIONS - 1 if keep_current else SIGN_OUT_SESSIONS
     timings = []
     for _ in range(repeats):
         seeded = client.seed("revoker", SIGN_OUT_SESSIONS)
-        body, elapsed = client.request("POST", "/logout-all", headers=unsafe_headers(seeded))
-        if body["revoked"] != SIGN_OUT_SESSIONS:
-            raise RuntimeError(f"logout-all revoked {body['revoked']} of {SIGN_OUT_SESSIONS}")
+        body, elapsed = client.request("POST", path, headers=unsafe_headers(seeded))
+        if body["revoked"] != expected:
+            raise RuntimeError(f"{path} revoked {body['revoked']} of {expected}")
         timings.append(elapsed)
+        if keep_current:
+            client.request("POST", "/logout", headers=unsafe_headers(seeded))
     return timings
 
 
@@ -139,7 +147,12 @@ def bench_backend(name: str, redis_url: str | None, args: argparse.Namespace) ->
         try:
             scenarios = throughput_scenarios(port, client)
             load: dict[str, list[dict[str, Any]]] = {key: [] for key in scenarios}
-            ops: dict[str, list[float]] = {"revoke": [], "logout_all_500": [], "login": []}
+            ops: dict[str, list[float]] = {
+                "revoke": [],
+                "logout_all_500": [],
+                "logout_all_500_keep": [],
+                "login": [],
+            }
             for round_number in range(1, args.rounds + 1):
                 for key, (path, headers) in scenarios.items():
                     result = run_load(
@@ -159,7 +172,10 @@ def bench_backend(name: str, redis_url: str | None, args: argparse.Namespace) ->
                         flush=True,
                     )
                 ops["revoke"] += time_revokes(client, args.op_repeats)
-                ops["logout_all_500"] += time_sign_outs(client, args.op_repeats)
+                ops["logout_all_500"] += time_sign_outs(client, args.op_repeats, keep_current=False)
+                ops["logout_all_500_keep"] += time_sign_outs(
+                    client, args.op_repeats, keep_current=True
+                )
                 ops["login"] += time_logins(client, max(2, args.op_repeats // 2))
             print(f"   {name}: latency under {CONCURRENT_LOGINS} concurrent logins", flush=True)
             under_logins = asyncio.run(latency_under_logins(port, args.probe_seconds))
