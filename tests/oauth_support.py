@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy import String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from crudauth import AuthUserMixin, OAuthCredentials
+from crudauth import AuthUserMixin, OAuthCredentials, make_auth_identity
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT_ID = "crudauth-test"
@@ -46,6 +46,19 @@ def oidc_model() -> type[Any]:
             String(64), unique=True, index=True, default=None
         )
         full_name: Mapped[str | None] = mapped_column(String(100), default=None)
+
+    return User
+
+
+def mfa_oidc_model() -> type[Any]:
+    """Return a user model with the MFA columns plus ``oidc_id``."""
+
+    class Base(DeclarativeBase):
+        pass
+
+    class User(Base, make_auth_identity(mfa=True)):  # type: ignore[misc]
+        __tablename__ = "users"
+        oidc_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
 
     return User
 

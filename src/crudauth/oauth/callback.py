@@ -96,9 +96,9 @@ async def run_callback(
     metadata = {LOGIN_TYPE_META_KEY: OAUTH_LOGIN_TYPE, OAUTH_PROVIDER_META_KEY: provider}
 
     # --- The session does not exist yet. ---
-    # Second-factor seam: with MfaConfig(oauth=True) the MFA service may start a
-    # challenge here instead of a session; /mfa/verify later calls the session
-    # transport's complete_login with these same options and returns redirect_to.
+    # Second-factor step: with MfaConfig(oauth=True) the MFA service may start a
+    # challenge here instead of a session. /mfa/verify later calls the session
+    # transport's complete_login with this metadata and returns redirect_url.
     challenge = await _start_mfa_challenge(auth, feature, db, user, request, metadata, redirect_url)
     if challenge is not None:
         return _challenge_response(feature, challenge)
@@ -173,16 +173,17 @@ async def _start_mfa_challenge(
     metadata: dict[str, Any],
     redirect_url: str,
 ) -> dict[str, Any] | None:
+    """Return the MFA challenge body, or ``None`` when the sign-in needs no code."""
     mfa = auth.runtime.mfa
-    if mfa is None or not getattr(getattr(mfa, "config", None), "oauth", False):
+    if mfa is None:
         return None
-    challenge: dict[str, Any] | None = await mfa.challenge_login(
+    challenge: dict[str, Any] | None = await mfa.challenge_oauth_login(
         db,
         user,
         request=request,
         transport=feature.session_transport.name,
-        lockout_identifier=f"oauth:{auth.repo.user_id(user)}",
-        options={"metadata": metadata, "redirect_to": redirect_url},
+        redirect_to=redirect_url,
+        metadata=metadata,
     )
     return challenge
 

@@ -7,8 +7,9 @@ import hashlib
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
-from crudauth import AuthHooks, is_unusable_password
+from crudauth import AuthHooks, MfaConfig, is_unusable_password
 from crudauth.oauth.schemas import OAuthState
 from crudauth.ratelimit import RateLimit
 from oauth_support import (
@@ -16,6 +17,7 @@ from oauth_support import (
     CLIENT_SECRET,
     callback_error,
     fake_provider_module,
+    mfa_oidc_model,
     oidc_model,
     oidc_settings,
     query,
@@ -289,3 +291,20 @@ async def test_custom_paths_and_default_redirect(make_app: Any, fake: Any) -> No
 
 def fake_identity(fake: Any, **changes: Any) -> Any:
     return fake_provider_module().Identity(**changes)
+
+
+async def test_mfa_challenges_oauth_sign_in(make_app: Any, fake: Any) -> None:
+    mfa = MfaConfig(issuer="test", encryption_key=Fernet.generate_key(), required=True, oauth=True)
+    app = await make_app(mfa_oidc_model(), mfa=mfa, **oidc_settings(fake))
+    fake.provider.queue(fake_identity(fake))
+    async with app.client() as client:
+        done = await sign_in(client)
+        assert done.status_code == 307, done.text
+        location = done.headers["location"]
+        assert location.startswith("https://testserver#mfa_challenge=")
+        assert "session_id" not in client.cookies
+        assert (await client.get("/me")).status_code == 401
+        token = location.split("#mfa_challenge=", 1)[1]
+        described = await client.post("/mfa/challenge", json={"challenge": token})
+        assert described.status_code == 200, described.text
+        assert described.json()["setup"] is not None
