@@ -26,20 +26,38 @@ from run import CLIENT_CPU, RESULTS, SERVER_CPU, throughput_scenarios
 from servers import ROOT, _app_answers, free_port, pinned, redis_server
 
 START_TIMEOUT_SECONDS = 30
+FRAMES_OF_INTEREST = ("crudauth/", "sqlalchemy/ext/asyncio/session.py", "solve_dependencies")
 
 
 def summarize(stacks_file: Path, top: int) -> str:
-    """Return the frames found in the most samples, with their inclusive share."""
+    """Return where the samples went: per thread, then the frames of interest.
+
+    A frame's share is inclusive: the share of samples whose stack contains it.
+    """
     inclusive: collections.Counter[str] = collections.Counter()
+    threads: collections.Counter[str] = collections.Counter()
     total = 0
     for line in stacks_file.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         count = int(count_text)
         total += count
+        if "asyncio_run" in stack:
+            threads["event loop thread"] += count
+        elif "aiosqlite" in stack:
+            threads["aiosqlite worker thread"] += count
+        else:
+            threads["other threads"] += count
         for frame in set(stack.split(";")):
             inclusive[frame] += count
     lines = [f"{total} samples"]
-    for frame, count in inclusive.most_common(top):
+    lines += [f"{count / total:6.1%}  {name}" for name, count in threads.most_common()]
+    lines.append("frames of interest (inclusive):")
+    interesting = [
+        (frame, count)
+        for frame, count in inclusive.most_common()
+        if any(marker in frame for marker in FRAMES_OF_INTEREST)
+    ]
+    for frame, count in interesting[:top]:
         lines.append(f"{count / total:6.1%}  {frame}")
     return "\n".join(lines)
 
@@ -51,7 +69,7 @@ def main() -> int:
     )
     parser.add_argument("--backend", choices=["memory", "redis"], default="memory")
     parser.add_argument("--seconds", type=float, default=8)
-    parser.add_argument("--top", type=int, default=60)
+    parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
 
