@@ -32,6 +32,8 @@ from crudauth.exceptions import ValueTooLongException as ValueTooLongException
 from crudauth.hooks import AuthHooks as AuthHooks
 from crudauth.hooks import HookContext as HookContext
 from crudauth.identity import IdentityConfig as IdentityConfig
+from crudauth.mfa.config import MfaConfig as MfaConfig
+from crudauth.mfa.service import MfaService as MfaService
 from crudauth.models.mixin import AuthUserMixin as AuthUserMixin
 from crudauth.models.mixin import make_auth_identity as make_auth_identity
 from crudauth.oauth.schemas import OAuthCredentials as OAuthCredentials
@@ -43,6 +45,8 @@ from crudauth.provisioning import NewUserContext as NewUserContext
 from crudauth.provisioning import NewUserFields as NewUserFields
 from crudauth.repository import UserRepository as UserRepository
 from crudauth.storage.backends.database import DatabaseStore as DatabaseStore
+from crudauth.sudo import SudoConfig as SudoConfig
+from crudauth.sudo import SudoManager as SudoManager
 from crudauth.transports.bearer.transport import BearerTransport as BearerTransport
 from crudauth.transports.session.management import SessionInfo as SessionInfo
 from crudauth.transports.session.manager import SessionManager as SessionManager
@@ -60,9 +64,6 @@ try:
 except PackageNotFoundError:  # pragma: no cover - only when run from an uninstalled tree
     __version__ = "0.0.0"
 
-# NOTE: the OAuth, sudo and MFA names of the public API (OAuthCredentials, SudoConfig,
-# MfaConfig and their services) are not exported yet because those features are not
-# built yet.
 __all__ = [
     "REGISTRATION_ALLOWED_FIELDS",
     "REGISTRATION_GATED_FIELDS",
@@ -88,6 +89,8 @@ __all__ = [
     "ForbiddenException",
     "HookContext",
     "IdentityConfig",
+    "MfaConfig",
+    "MfaService",
     "NewUserContext",
     "NewUserFields",
     "NotFoundException",
@@ -102,7 +105,9 @@ __all__ = [
     "SessionInfo",
     "SessionManager",
     "SessionTransport",
+    "SudoConfig",
     "SudoLockoutError",
+    "SudoManager",
     "Transport",
     "UnauthorizedException",
     "UnprocessableEntityException",
