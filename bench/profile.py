@@ -75,7 +75,7 @@ def main() -> int:
 
     RESULTS.mkdir(exist_ok=True)
     stacks = RESULTS / f"profile-{args.scenario}-{args.backend}.txt"
-    context = redis_server() if args.backend == "redis" else nullcontext(None)
+    context = redis_server(CLIENT_CPU) if args.backend == "redis" else nullcontext(None)
     with context as redis_url:
         port = free_port()
         env = dict(os.environ)

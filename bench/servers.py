@@ -66,8 +66,8 @@ def _redis_answers(port: int) -> bool:
 
 
 @contextmanager
-def redis_server() -> Iterator[str]:
-    """Run a throwaway Redis without persistence; yield its URL."""
+def redis_server(cpu: int | None = None) -> Iterator[str]:
+    """Run a throwaway Redis without persistence, pinned to ``cpu``; yield its URL."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError(
@@ -77,7 +77,9 @@ def redis_server() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="crudauth-bench-redis-") as folder:
         command = [binary, "--bind", HOST, "--port", str(port), "--dir", folder]
         command += ["--save", "", "--appendonly", "no"]
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            pinned(command, cpu), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             _wait_until(lambda: _redis_answers(port), f"Redis on port {port}")
             yield f"redis://{HOST}:{port}/0"
