@@ -36,6 +36,19 @@ def test_check_flags_placeholder_key(cli: Cli, monkeypatch: pytest.MonkeyPatch) 
     assert "secret-key-placeholder" in ids
 
 
+def test_check_never_prints_key(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "dev-secret-key-0123456789-0123456789-xyz"
+    monkeypatch.setenv("CLI_TEST_SECRET_KEY", key)
+
+    text = cli.run("check")
+    report = cli.run("check", "--json")
+
+    assert text.exit_code == 1
+    for part in (key, "dev", "0123456789"):
+        assert part not in text.stdout + text.stderr
+        assert part not in report.stdout
+
+
 def test_check_flags_long_placeholder_key(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLI_TEST_SECRET_KEY", "dev-secret-key-0123456789-0123456789-xyz")
 

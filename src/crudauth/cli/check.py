@@ -86,7 +86,8 @@ def _secret_key_findings(auth: CRUDAuth) -> Iterator[Finding]:
     words = {word.lower() for word in re.split(r"[^A-Za-z]+", key) if word}
     placeholder = sorted(words & PLACEHOLDER_WORDS)
     if placeholder or len(set(key)) < MIN_SECRET_KEY_DISTINCT_CHARACTERS:
-        reason = f"contains {', '.join(map(repr, placeholder))}" if placeholder else "repeats"
+        # The words found are not printed: they are part of the key.
+        reason = "contains a placeholder word" if placeholder else "repeats a few characters"
         yield Finding(
             "secret-key-placeholder",
             f"SECRET_KEY looks like a placeholder (it {reason}), not random bytes",

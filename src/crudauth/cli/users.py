@@ -86,6 +86,8 @@ async def create_user(ctx: CommandContext) -> int:
             if await repo.get_by_field(db, field, value) is not None:
                 raise CommandError(f"a user with {field} {value!r} already exists")
         data = {**values, "hashed_password": await get_password_hash_async(args.password)}
+        # NOTE: new_user_defaults apply, but the new_user_fields callback does not run,
+        # because its context only knows registration and OAuth sign-up.
         data.update(auth.new_user_defaults)
         if args.superuser:
             data["is_superuser"] = True
