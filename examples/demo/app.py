@@ -7,8 +7,9 @@ share sessions and counters through tables in the users' database.
 
 Two-factor sign-in is on: the account page enrols an authenticator app. TOTP secrets
 are encrypted with ``CRUDAUTH_MFA_KEY`` (a Fernet key), else with a key made per start
-for one worker, or once under ``var/`` for several. A users database created before
-the MFA or ``oidc_id`` columns existed needs recreating (delete ``var/demo.sqlite3``).
+for one worker, or once under ``var/`` for several. The default SQLite file's name
+carries a digest of the tables' columns, so a demo whose model changed starts on a new
+file instead of failing on an old one.
 
 ``OIDC_ISSUER`` and ``OIDC_CLIENT_ID`` add sign-in through an OpenID Connect provider,
 such as ``python examples/fake_oidc_provider.py --port 9000``; see ``oidc.py``.
@@ -21,6 +22,7 @@ names another origin.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -89,12 +91,23 @@ def mfa_key(data_dir: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+def schema_digest() -> str:
+    """Return a short digest of every demo table's column names."""
+    columns = sorted(
+        f"{table.name}.{column.name}"
+        for metadata in (Base.metadata, OutboxBase.metadata)
+        for table in metadata.tables.values()
+        for column in table.columns
+    )
+    return hashlib.sha256("\n".join(columns).encode()).hexdigest()[:10]
+
+
 def database_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
         return url
     DATA_DIR.mkdir(exist_ok=True)
-    return f"sqlite+aiosqlite:///{DATA_DIR / 'demo.sqlite3'}"
+    return f"sqlite+aiosqlite:///{DATA_DIR / f'demo-{schema_digest()}.sqlite3'}"
 
 
 engine = create_async_engine(database_url())
@@ -119,6 +132,9 @@ auth = CRUDAuth(
     email=EmailConfig(
         sender=OutboxSender(SessionLocal),
         frontend_url=os.environ.get("DEMO_FRONTEND_URL", ""),
+        # The demo shows the new account at once. Keep the default (True) in production:
+        # a uniform 202 then hides which addresses already have accounts.
+        verify_on_register=False,
     ),
     **shared_state(engine, Base.metadata),
     **oidc_settings(),

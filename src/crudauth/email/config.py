@@ -27,6 +27,12 @@ class EmailConfig:
     Links point at the app's frontend (``frontend_url`` + a path + ``?token=``), never
     at a crudauth route: the frontend page reads ``token`` and posts it to the matching
     confirm endpoint. Lifetimes are in hours.
+
+    ``verify_on_register`` (default ``True``) makes ``/register`` answer 202 with one
+    uniform body for new and taken addresses and send a verification link, so signup
+    cannot reveal which addresses have accounts. ``False`` keeps the recovery routes but
+    registers like an app without email: 200 with the new account, 422 for a taken
+    address, and no verification message. Use it only where addresses are not secret.
     """
 
     sender: EmailSender
@@ -37,6 +43,7 @@ class EmailConfig:
     verify_path: str = DEFAULT_VERIFY_PATH
     reset_path: str = DEFAULT_RESET_PATH
     change_path: str = DEFAULT_CHANGE_PATH
+    verify_on_register: bool = True
 
     def __post_init__(self) -> None:
         for name in ("verify_ttl_hours", "reset_ttl_hours", "change_ttl_hours"):

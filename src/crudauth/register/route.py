@@ -159,7 +159,7 @@ def build_register_route(auth: AuthSurface, body_model: type[BaseModel]) -> APIR
             await db.rollback()
             user = await repo.refresh_if_expired(db, user)
         logger.info("account registered user_id=%s", repo.user_id(user))
-        service = auth.emails
+        service = signup_service(auth)
         if service is not None and auth.identity.recovery is not None:
             recovery_value = repo.get(user, auth.identity.recovery)
             if recovery_value:
@@ -180,6 +180,17 @@ def build_register_route(auth: AuthSurface, body_model: type[BaseModel]) -> APIR
     register.__annotations__["body"] = body_model
     router.add_api_route("/register", register, methods=["POST"], name="register")
     return router
+
+
+def signup_service(auth: AuthSurface) -> Any:
+    """Return the recovery service when signup verifies the address, else ``None``."""
+    service = auth.emails
+    if service is None or auth.identity.recovery is None:
+        return None
+    config = getattr(service, "config", None)
+    if config is not None and not config.verify_on_register:
+        return None
+    return service
 
 
 def _reject_unstorable(values: dict[str, Any]) -> None:
@@ -224,7 +235,7 @@ def _answer_duplicate(
     """
     name, value = taken
     label = name[:1].upper() + name[1:].lower()
-    service = auth.emails
+    service = signup_service(auth)
     is_private = name in {"email", auth.identity.recovery}
     if service is None:
         if is_private:

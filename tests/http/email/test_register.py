@@ -95,3 +95,22 @@ async def test_notice_intent_has_no_session(recovery_app: Any) -> None:
     assert intent.user == {}
     assert intent.expires_in == 0
     assert channel.sessions == [None]
+
+
+async def test_verify_on_register_off_answers_with_account(make_app: Any) -> None:
+    from crudauth import EmailConfig
+    from recovery_support import RecordingSender
+
+    sender = RecordingSender()
+    test_app = await make_app(email=EmailConfig(sender=sender, verify_on_register=False))
+    async with test_app.client() as client:
+        fresh = await client.post("/register", json=ALICE)
+        taken = await client.post("/register", json={**ALICE, "username": "alice2"})
+        reset = await client.post("/password/reset-request", json={"email": ALICE["email"]})
+    assert fresh.status_code == 200, fresh.text
+    assert fresh.json()["email"] == "alice@example.com"
+    assert taken.status_code == 422, taken.text
+    assert taken.json() == {"detail": "Email already registered"}
+    assert reset.status_code == 200, reset.text
+    assert sender.of_kind("verify_email") == []
+    assert sender.of_kind("existing_account") == []
