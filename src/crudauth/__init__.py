@@ -117,6 +117,7 @@ __all__ = [
     "get_password_hash",
     "get_password_hash_async",
     "is_unusable_password",
+    "make_auth_identity",
     "make_unusable_password",
     "safe_redirect_path",
     "verify_password",
