@@ -67,7 +67,7 @@ async def test_hashing_pool_capped_at_cpus() -> None:
         idents.add(threading.get_ident())
         time.sleep(0.02)
 
-    cpus = os.cpu_count() or 1
+    cpus = cpu_threads.usable_cpus()
     await asyncio.gather(*(cpu_threads.run_cpu_bound(busy) for _ in range(cpus * 4)))
 
     assert 1 <= len(idents) <= cpus

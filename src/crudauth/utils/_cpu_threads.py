@@ -3,9 +3,9 @@
 One bcrypt hash at cost 12 takes about 220 ms of CPU (measured on a 2-core x86-64
 machine). On the event loop it would stall every request. On the default thread pool,
 twenty concurrent logins start twenty CPU-bound threads, and the scheduler then gives
-the event loop a twenty-first of a core. This pool runs at most one thread per CPU, and
-on Linux each of its threads runs at the lowest priority (nice 19), so the event loop
-preempts hashing whenever a request is ready.
+the event loop a twenty-first of a core. This pool runs at most one thread per CPU the
+process may use, and on Linux each of its threads runs at the lowest priority (nice
+19), so the event loop preempts hashing whenever a request is ready.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-__all__ = ["LOWEST_PRIORITY", "run_cpu_bound"]
+__all__ = ["LOWEST_PRIORITY", "run_cpu_bound", "usable_cpus"]
 
 logger = logging.getLogger("crudauth.hashing")
 
@@ -46,12 +46,19 @@ def _lower_thread_priority() -> None:
         logger.debug("could not lower the hashing thread priority (%s)", exc)
 
 
+def usable_cpus() -> int:
+    """Return how many CPUs this process may run on (its affinity mask, if known)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def _pool() -> ThreadPoolExecutor:
     global _executor
     with _executor_lock:
         if _executor is None:
             _executor = ThreadPoolExecutor(
-                max_workers=os.cpu_count() or 1,
+                max_workers=usable_cpus(),
                 thread_name_prefix="crudauth-hashing",
                 initializer=_lower_thread_priority,
             )
