@@ -57,3 +57,14 @@ async def prepare(backend: Any) -> None:
     """Create the database store's tables when the backend needs them."""
     for store in backend.stores:
         await store.create_tables()
+
+
+def full_kwargs() -> dict[str, Any]:
+    """``CRUDAuth`` arguments with both transports, management routes and email."""
+    from crudauth import BearerTransport, EmailConfig, SessionTransport
+    from recovery_support import FRONTEND, RecordingSender
+
+    return {
+        "transports": [SessionTransport(management_routes=True), BearerTransport(refresh="body")],
+        "email": EmailConfig(sender=RecordingSender(), frontend_url=FRONTEND),
+    }

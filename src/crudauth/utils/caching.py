@@ -1,0 +1,68 @@
+"""Keeping credential-bearing answers out of browser and proxy caches."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+__all__ = ["NO_STORE", "forbid_caching"]
+
+NO_STORE = "no-store"
+_CACHE_CONTROL = "Cache-Control"
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+def _no_store_handler(handler: Handler) -> Handler:
+    async def answer(request: Request) -> Response:
+        try:
+            response = await handler(request)
+        except HTTPException as exc:
+            # Refusals pass through caches too; they get the same header as answers.
+            exc.headers = {**(exc.headers or {}), _CACHE_CONTROL: NO_STORE}
+            raise
+        # Tokens, session ids and CSRF values in a body must never be replayed from a
+        # shared or back-button cache.
+        response.headers.setdefault(_CACHE_CONTROL, NO_STORE)
+        return response
+
+    return answer
+
+
+@functools.cache
+def _no_store_class(route_class: type[APIRoute]) -> type[APIRoute]:
+    """Return a subclass of ``route_class`` whose handler adds ``no-store``."""
+
+    def get_route_handler(self: APIRoute) -> Handler:
+        return _no_store_handler(route_class.get_route_handler(self))
+
+    return type(
+        f"NoStore{route_class.__name__}",
+        (route_class,),
+        {"get_route_handler": get_route_handler, "_crudauth_no_store": True},
+    )
+
+
+def forbid_caching(router: APIRouter) -> APIRouter:
+    """Make every route of ``router`` (and of routers it includes) send ``no-store``.
+
+    Each route keeps its own route class; a subclass wraps its handler so success and
+    ``HTTPException`` answers both carry ``Cache-Control: no-store`` unless the
+    route set its own value. Returns ``router`` for chaining.
+    """
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            if not getattr(route, "_crudauth_no_store", False):
+                route.__class__ = _no_store_class(type(route))
+            continue
+        included = getattr(route, "original_router", None)
+        if isinstance(included, APIRouter):
+            forbid_caching(included)
+    return router
