@@ -54,16 +54,12 @@ from crudauth.ratelimit import (
 from crudauth.register import RegisterIn, build_register_route
 from crudauth.repository import UserRepository
 from crudauth.resolution import PrincipalResolver
-from crudauth.revocation import build_credential_tracking
-from crudauth.security_log import SecurityEvent, SecurityLog, SecurityLogConfig
 from crudauth.storage.base import AbstractSessionStorage
 from crudauth.sudo import SudoConfig, SudoManager, build_require_sudo, build_sudo_manager
 from crudauth.transports.bearer import BearerTransport
 from crudauth.transports.session import SessionManager, SessionTransport
 from crudauth.transports.session.management import build_session_management_router
 from crudauth.utils.caching import forbid_caching
-from crudauth.utils.hashers import DEFAULT_PASSWORD_HASHER, PasswordHasher
-from crudauth.utils.password_hashing import PasswordHashing
 from crudauth.wiring import build_auxiliary_storage
 
 if TYPE_CHECKING:
@@ -136,11 +132,6 @@ class CRUDAuth:
         password_policy: PasswordPolicy | None = None,
         legacy_verifiers: Sequence[Callable[[str, str], bool]] | None = None,
         fresh_sign_in_seconds: int = DEFAULT_FRESH_SIGN_IN_SECONDS,
-        security_log: SecurityLogConfig | None = None,
-        password_hasher: str | PasswordHasher = DEFAULT_PASSWORD_HASHER,
-        password_pepper: str | None = None,
-        previous_password_peppers: Sequence[str] = (),
-        previous_secret_keys: Sequence[str] = (),
     ) -> None:
         if not SECRET_KEY:
             raise ValueError("SECRET_KEY is required")
@@ -222,16 +213,11 @@ class CRUDAuth:
             transports=self.transports,
             database_store=database_store,
             legacy_verifiers=tuple(legacy_verifiers or ()),
-            previous_secret_keys=_check_previous_keys(SECRET_KEY, previous_secret_keys),
-            passwords=PasswordHashing(
-                password_hasher, pepper=password_pepper, previous_peppers=previous_password_peppers
-            ),
         )
         for transport in self.transports:
             transport.bind(self.runtime)
         self._resolver = PrincipalResolver(self.runtime)
         self._auxiliary_stores: list[tuple[AbstractSessionStorage[Any], str, str]] = []
-        self._security_log = build_credential_tracking(self, security_log)
         self._mfa: MfaService | None = None
         if mfa is not None:
             challenge_store = self.auxiliary_storage(
@@ -248,12 +234,9 @@ class CRUDAuth:
             backend=self._rate_limiter,
             hooks=self.hooks,
             mfa=self._mfa,
-            passwords=self.runtime.passwords,
         )
         self._emails = build_email_service(self, email, channels)
         self.runtime.email_service = self._emails
-        if self._emails is not None:
-            self._emails.runtime = self.runtime
         self._oauth: OAuthFeature | None = None
         if oauth:
             self._oauth = build_oauth_feature(
@@ -268,8 +251,6 @@ class CRUDAuth:
                 new_user_defaults=self.new_user_defaults,
                 state_store_factory=self.auxiliary_storage,
             )
-        if self._oauth is not None:
-            self._oauth.service.runtime = self.runtime
         if warn_on_memory_backend:
             warn_about_memory_backends(self._memory_parts())
 
@@ -508,28 +489,11 @@ class CRUDAuth:
             db, identifier, password, request=request, record_success=record_success
         )
 
-    async def issue_tokens(
-        self, user: Any, *, scopes: Sequence[str] | None = None, request: Request | None = None
-    ) -> dict[str, Any]:
-        """Start a token family and mint its tokens through the first bearer transport.
-
-        The ``request``, when given, names the device and IP shown in device lists.
-        """
+    def issue_tokens(self, user: Any, *, scopes: Sequence[str] | None = None) -> dict[str, Any]:
+        """Mint an access and refresh token pair through the first bearer transport."""
         if self._bearer_transport is None:
             raise RuntimeError("No BearerTransport configured")
-        return await self._bearer_transport.issue_tokens(user, scopes=scopes, request=request)
-
-    @property
-    def security_log(self) -> SecurityLog:
-        """The per-user security log."""
-        return self._security_log
-
-    async def security_events(
-        self, user_id: Any, *, offset: int = 0, limit: int = 50
-    ) -> list[SecurityEvent]:
-        """Return a page of the user's security events, newest first."""
-        events, _total = await self._security_log.events(user_id, offset=offset, limit=limit)
-        return events
+        return self._bearer_transport.issue_tokens(user, scopes=scopes)
 
     async def validate_password(
         self,
@@ -608,19 +572,6 @@ class CRUDAuth:
                 first_error = first_error or exc
         if first_error is not None:
             raise first_error
-
-
-def _check_previous_keys(current: str, previous: Sequence[str]) -> tuple[str, ...]:
-    """Return the retired keys as a tuple after checking each is a usable string."""
-    if isinstance(previous, str):
-        raise ValueError("previous_secret_keys must be a list of keys, not one string")
-    keys = tuple(previous)
-    for key in keys:
-        if not isinstance(key, str) or not key:
-            raise ValueError("previous_secret_keys must contain non-empty strings")
-        if key == current:
-            raise ValueError("previous_secret_keys must not contain the current SECRET_KEY")
-    return keys
 
 
 def _refuse_unbuilt(name: str, value: Any) -> None:
