@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -36,18 +35,25 @@ def _no_store_handler(handler: Handler) -> Handler:
     return answer
 
 
-@functools.cache
+_NO_STORE_CLASSES: dict[type[APIRoute], type[APIRoute]] = {}
+
+
 def _no_store_class(route_class: type[APIRoute]) -> type[APIRoute]:
     """Return a subclass of ``route_class`` whose handler adds ``no-store``."""
+    known = _NO_STORE_CLASSES.get(route_class)
+    if known is not None:
+        return known
 
     def get_route_handler(self: APIRoute) -> Handler:
         return _no_store_handler(route_class.get_route_handler(self))
 
-    return type(
+    subclass = type(
         f"NoStore{route_class.__name__}",
         (route_class,),
         {"get_route_handler": get_route_handler, "_crudauth_no_store": True},
     )
+    _NO_STORE_CLASSES[route_class] = subclass
+    return subclass
 
 
 def forbid_caching(router: APIRouter) -> APIRouter:
