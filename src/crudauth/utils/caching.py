@@ -1,4 +1,4 @@
-"""Keeping credential-bearing answers out of browser and proxy caches."""
+"""Cache-Control headers that keep credential-bearing responses out of caches."""
 
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 def _no_store_handler(handler: Handler) -> Handler:
-    async def answer(request: Request) -> Response:
+    async def no_store_response(request: Request) -> Response:
         try:
             response = await handler(request)
         except HTTPException as exc:
-            # Refusals pass through caches too; they get the same header as answers.
+            # Error responses pass through caches too, so they get the same header.
             exc.headers = {**(exc.headers or {}), _CACHE_CONTROL: NO_STORE}
             raise
         # Tokens, session ids and CSRF values in a body must never be replayed from a
@@ -32,7 +32,7 @@ def _no_store_handler(handler: Handler) -> Handler:
         response.headers.setdefault(_CACHE_CONTROL, NO_STORE)
         return response
 
-    return answer
+    return no_store_response
 
 
 _NO_STORE_CLASSES: dict[type[APIRoute], type[APIRoute]] = {}
@@ -59,9 +59,9 @@ def _no_store_class(route_class: type[APIRoute]) -> type[APIRoute]:
 def forbid_caching(router: APIRouter) -> APIRouter:
     """Make every route of ``router`` (and of routers it includes) send ``no-store``.
 
-    Each route keeps its own route class; a subclass wraps its handler so success and
-    ``HTTPException`` answers both carry ``Cache-Control: no-store`` unless the
-    route set its own value. Returns ``router`` for chaining.
+    Each route keeps its own route class. A subclass wraps its handler, so successful
+    responses and ``HTTPException`` errors carry ``Cache-Control: no-store`` unless
+    the route set its own value. Returns ``router`` for chaining.
     """
     for route in router.routes:
         if isinstance(route, APIRoute):
