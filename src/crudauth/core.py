@@ -14,6 +14,7 @@ from starlette.responses import Response
 from crudauth.constants import DEFAULT_ALGORITHM
 from crudauth.hooks import AuthHooks
 from crudauth.principal import Principal
+from crudauth.utils.password_hashing import PasswordHashing
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,6 +84,8 @@ class AuthRuntime:
     # Bearer tokens and session handles verify with these too, so a key rotation
     # signs nobody out.
     previous_secret_keys: Sequence[str] = ()
+    # The configured hasher and pepper; every password hash and check goes through it.
+    passwords: PasswordHashing = field(default_factory=PasswordHashing)
 
     async def authenticate_password(
         self,

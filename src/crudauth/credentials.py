@@ -11,12 +11,7 @@ from crudauth.constants import MAX_PASSWORD_LENGTH
 from crudauth.exceptions import RateLimitException, UnauthorizedException
 from crudauth.hooks import HookContext
 from crudauth.utils._cpu_threads import run_cpu_bound
-from crudauth.utils.hashing import (
-    dummy_verify_password,
-    get_password_hash_async,
-    verify_and_update_password_async,
-    verify_legacy_password_async,
-)
+from crudauth.utils.hashing import verify_legacy_password_async
 from crudauth.utils.http import get_client_ip
 
 if TYPE_CHECKING:
@@ -44,8 +39,10 @@ async def authenticate_password(
     """Check ``identifier`` and ``password`` and return the user row.
 
     Every attempt is counted by the lockout before the password is looked at, and an
-    unknown user, a wrong password and a disabled account cost one bcrypt comparison
-    each and get the same 401, so neither timing nor wording reveals which it was.
+    unknown user, a wrong password and a disabled account cost one comparison of the
+    configured scheme each and get the same 401, so neither timing nor wording reveals
+    which it was. A hash stored with an older scheme, weaker settings or another pepper
+    is replaced after the check succeeds.
     """
     ip = get_client_ip(request, runtime.trusted_proxy_hops)
     context = HookContext(
@@ -66,7 +63,7 @@ async def authenticate_password(
     # An oversized password is refused at the cost of one normal comparison, so a huge
     # body cannot buy extra CPU and the refusal looks like any wrong password.
     if len(password) > MAX_PASSWORD_LENGTH:
-        await _burn_one_comparison()
+        await run_cpu_bound(runtime.passwords.dummy_verify, "x")
         await runtime.hooks.fire(
             "on_login_failed",
             identifier,
@@ -78,7 +75,7 @@ async def authenticate_password(
 
     user = await repo.resolve_login(db, identifier)
     stored_hash = repo.get(user, "hashed_password") if user is not None else None
-    verified, new_hash = await verify_and_update_password_async(password, stored_hash)
+    verified, new_hash = await runtime.passwords.verify_and_update_async(password, stored_hash)
 
     if not verified and runtime.legacy_verifiers:
         legacy_match = await verify_legacy_password_async(
@@ -87,7 +84,7 @@ async def authenticate_password(
         # A legacy match for an unknown user is forced false: no existence oracle.
         if legacy_match and user is not None:
             verified = True
-            new_hash = await get_password_hash_async(password)
+            new_hash = await runtime.passwords.hash_async(password)
 
     if user is None or not verified:
         await runtime.hooks.fire(
@@ -112,7 +109,7 @@ async def authenticate_password(
         raise UnauthorizedException(BAD_CREDENTIALS)
 
     if new_hash is not None:
-        user = await repo.update(db, user, {"hashed_password": new_hash})
+        await _store_upgraded_hash(runtime, db, user, stored_hash, new_hash)
 
     if runtime.lockout is not None:
         if record_success:
@@ -122,5 +119,19 @@ async def authenticate_password(
     return user
 
 
-async def _burn_one_comparison() -> None:
-    await run_cpu_bound(dummy_verify_password, "x")
+async def _store_upgraded_hash(
+    runtime: AuthRuntime, db: AsyncSession, user: Any, old_hash: Any, new_hash: str
+) -> None:
+    """Replace ``old_hash`` with ``new_hash`` unless the password changed meanwhile.
+
+    The compare-and-set keeps a concurrent password change or reset from being
+    overwritten by the hash of the password it replaced.
+    """
+    replaced = await runtime.repo.update_if_unchanged(
+        db, user, {"hashed_password": old_hash}, {"hashed_password": new_hash}
+    )
+    if not replaced:
+        logger.info(
+            "password hash upgrade skipped: the hash changed meanwhile user_id=%s",
+            runtime.repo.user_id(user),
+        )

@@ -59,7 +59,7 @@ from crudauth.sudo import SudoConfig, SudoManager, build_require_sudo, build_sud
 from crudauth.transports.bearer import BearerTransport
 from crudauth.transports.session import SessionManager, SessionTransport
 from crudauth.transports.session.management import build_session_management_router
-from crudauth.utils.caching import forbid_caching
+from crudauth.utils.route_conventions import finish_routes
 from crudauth.wiring import build_auxiliary_storage
 
 if TYPE_CHECKING:
@@ -372,8 +372,8 @@ class CRUDAuth:
             router.include_router(build_email_router(self, self._emails))
         if self._mfa is not None:
             router.include_router(build_mfa_router(self, self._mfa))
-        # One place makes every crudauth answer uncacheable: many carry credentials.
-        return forbid_caching(router)
+        # One place applies the route conventions, e.g. no-store for credential responses.
+        return finish_routes(router)
 
     @property
     def session_router(self) -> APIRouter:
@@ -381,7 +381,7 @@ class CRUDAuth:
         routes = transport.contributes_routes() if transport is not None else None
         if routes is None:
             raise RuntimeError("No SessionTransport configured")
-        return forbid_caching(routes)
+        return finish_routes(routes)
 
     @property
     def bearer_router(self) -> APIRouter:
@@ -389,21 +389,21 @@ class CRUDAuth:
         routes = transport.contributes_routes() if transport is not None else None
         if routes is None:
             raise RuntimeError("No BearerTransport configured")
-        return forbid_caching(routes)
+        return finish_routes(routes)
 
     @property
     def oauth_router(self) -> APIRouter:
         """The OAuth authorize and callback routes."""
         if self._oauth is None:
             raise RuntimeError("OAuth is not configured; pass CRUDAuth(oauth={...})")
-        return forbid_caching(build_oauth_router(self, self._oauth))
+        return finish_routes(build_oauth_router(self, self._oauth))
 
     @property
     def mfa_router(self) -> APIRouter:
         """Just the ``/mfa`` routes; ``RuntimeError`` without ``mfa=``."""
         if self._mfa is None:
             raise RuntimeError("MFA is not configured; pass CRUDAuth(mfa=MfaConfig(...))")
-        return forbid_caching(build_mfa_router(self, self._mfa))
+        return finish_routes(build_mfa_router(self, self._mfa))
 
     # -- dependencies ----------------------------------------------------------------
 

@@ -20,7 +20,8 @@ from crudauth.exceptions import ForbiddenException, SudoLockoutError, Unauthoriz
 from crudauth.hooks import AuthHooks, HookContext
 from crudauth.principal import Principal
 from crudauth.ratelimit.constants import SUDO_NAMESPACE
-from crudauth.utils.hashing import verify_password_async
+from crudauth.utils.hashing import DEFAULT_PASSWORD_HASHING
+from crudauth.utils.password_hashing import PasswordHashing
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,8 +76,10 @@ class SudoManager:
         hooks: AuthHooks,
         config: SudoConfig,
         mfa: Any = None,
+        passwords: PasswordHashing | None = None,
     ) -> None:
         self.session_manager = session_manager
+        self.passwords = passwords or DEFAULT_PASSWORD_HASHING
         self.repo = repo
         self.backend = backend
         self.hooks = hooks
@@ -126,7 +129,8 @@ class SudoManager:
             await self._lock(user_id, session_id)
 
         if password is not None:
-            verified = await verify_password_async(password, self.repo.get(user, "hashed_password"))
+            stored = self.repo.get(user, "hashed_password")
+            verified = await self.passwords.verify_async(password, stored)
         else:
             verified = await self.mfa.verify_totp(db, user, code)
         if not verified:
@@ -211,6 +215,7 @@ def build_sudo_manager(
     backend: "RateLimiterBackend | None",
     hooks: AuthHooks,
     mfa: Any = None,
+    passwords: PasswordHashing | None = None,
 ) -> SudoManager | None:
     """Return the manager for ``CRUDAuth(sudo=config)``, or ``None`` without config.
 
@@ -233,6 +238,7 @@ def build_sudo_manager(
         hooks=hooks,
         config=config,
         mfa=mfa,
+        passwords=passwords,
     )
 
 

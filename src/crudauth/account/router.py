@@ -15,11 +15,7 @@ from crudauth.hooks import HookContext
 from crudauth.principal import Principal
 from crudauth.protocols import AuthSurface
 from crudauth.ratelimit import KeyBy
-from crudauth.utils.hashing import (
-    get_password_hash_async,
-    is_unusable_password,
-    verify_password_async,
-)
+from crudauth.utils.hashing import is_unusable_password
 
 __all__ = ["build_account_router"]
 
@@ -43,6 +39,7 @@ def build_account_router(auth: AuthSurface) -> APIRouter:
     """Build the account routes over ``auth``."""
     router = APIRouter(tags=["auth"])
     repo = auth.repo
+    passwords = auth.runtime.passwords
     current_user = auth.current_user()
 
     @router.get("/me")
@@ -72,7 +69,7 @@ def build_account_router(auth: AuthSurface) -> APIRouter:
         await auth.validate_password(
             body.new_password, user=user, source="set", field="new_password"
         )
-        hashed = await get_password_hash_async(body.new_password)
+        hashed = await passwords.hash_async(body.new_password)
         await repo.update(db, user, {"hashed_password": hashed})
         logger.info("password set user_id=%s", principal.user_id)
         return {"detail": "Password set."}
@@ -91,7 +88,7 @@ def build_account_router(auth: AuthSurface) -> APIRouter:
         stored = repo.get(user, "hashed_password")
         if is_unusable_password(stored):
             raise BadRequestException(NO_PASSWORD)
-        if not await verify_password_async(body.current_password, stored):
+        if not await passwords.verify_async(body.current_password, stored):
             logger.warning(
                 "password change refused: wrong current password user_id=%s",
                 principal.user_id,
@@ -101,7 +98,7 @@ def build_account_router(auth: AuthSurface) -> APIRouter:
             body.new_password, user=user, source="change", field="new_password"
         )
 
-        hashed = await get_password_hash_async(body.new_password)
+        hashed = await passwords.hash_async(body.new_password)
         user = await repo.update(db, user, {"hashed_password": hashed})
         # A changed password is a compromise response: every bearer token dies with it.
         user = await repo.increment_token_version(db, user)

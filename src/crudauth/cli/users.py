@@ -21,7 +21,7 @@ from crudauth.cli.common import (
 from crudauth.cli.output import CommandError
 from crudauth.exceptions import PasswordPolicyException
 from crudauth.password import PasswordContext
-from crudauth.utils.hashing import get_password_hash_async, is_unusable_password
+from crudauth.utils.hashing import is_unusable_password
 from crudauth.utils.identifiers import is_mixed_script_lookalike
 
 __all__ = ["add_users_commands", "read_password"]
@@ -85,7 +85,7 @@ async def create_user(ctx: CommandContext) -> int:
         for field, value in values.items():
             if await repo.get_by_field(db, field, value) is not None:
                 raise CommandError(f"a user with {field} {value!r} already exists")
-        data = {**values, "hashed_password": await get_password_hash_async(args.password)}
+        data = {**values, "hashed_password": await auth.runtime.passwords.hash_async(args.password)}
         # NOTE: new_user_defaults apply, but the new_user_fields callback does not run,
         # because its context only knows registration and OAuth sign-up.
         data.update(auth.new_user_defaults)
@@ -118,7 +118,7 @@ async def set_password(ctx: CommandContext) -> int:
     async with database_session(auth) as db:
         user = await resolve_user(auth, db, ctx.args.user)
         await _enforce_policy(ctx, ctx.args.password, PasswordContext.for_user(repo, "set", user))
-        hashed = await get_password_hash_async(ctx.args.password)
+        hashed = await auth.runtime.passwords.hash_async(ctx.args.password)
         user = await repo.update(db, user, {"hashed_password": hashed})
         # A password set for a support ticket is a compromise response: bearer tokens
         # and every session signed in with the old password end with it.

@@ -36,7 +36,7 @@ from crudauth.email.tokens import RecoveryTokens
 from crudauth.exceptions import BadRequestException, DuplicateValueException, ValueTooLongException
 from crudauth.hooks import AuthHooks, HookContext
 from crudauth.password import PasswordContext, PasswordPolicy
-from crudauth.utils.hashing import get_password_hash_async, verify_password_async
+from crudauth.utils.hashing import DEFAULT_PASSWORD_HASHING
 from crudauth.utils.http import safe_redirect_path
 from crudauth.utils.identifiers import canonical_email
 
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from crudauth.repository import UserRepository
     from crudauth.storage.base import AbstractSessionStorage
     from crudauth.transports.session import SessionManager
+    from crudauth.utils.password_hashing import PasswordHashing
 
 __all__ = ["EmailFlowResult", "EmailFlowService"]
 
@@ -98,8 +99,10 @@ class EmailFlowService:
         change_ttl_hours: int | None = None,
         password_policy: PasswordPolicy | None = None,
         previous_secret_keys: Sequence[str] = (),
+        passwords: PasswordHashing | None = None,
     ) -> None:
         self.repo = repo
+        self.passwords = passwords or DEFAULT_PASSWORD_HASHING
         self.secret_key = secret_key
         self.hooks = hooks
         self.config = config
@@ -264,7 +267,8 @@ class EmailFlowService:
         """
         if not self.repo.has("email"):
             raise RuntimeError("Email change needs an 'email' column on the user model")
-        if not await verify_password_async(password, self.repo.get(user, "hashed_password")):
+        stored = self.repo.get(user, "hashed_password")
+        if not await self.passwords.verify_async(password, stored):
             raise BadRequestException(INCORRECT_PASSWORD)
         canonical = canonical_email(new_email)
         max_length = self.repo.exceeds_length("email", canonical)
@@ -341,7 +345,7 @@ class EmailFlowService:
             PasswordContext.for_user(self.repo, "reset", user),
             field="new_password",
         )
-        hashed = await get_password_hash_async(new_password)
+        hashed = await self.passwords.hash_async(new_password)
         previous_hash = self.repo.get(user, "hashed_password")
         await self._consume(token, RESET, self.reset_ttl_hours)
 

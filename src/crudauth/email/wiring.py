@@ -76,4 +76,5 @@ def build_email_service(
         rate_limits=auth.rate_limits,
         password_policy=auth.password_policy,
         previous_secret_keys=tuple(runtime.previous_secret_keys),
+        passwords=runtime.passwords,
     )

@@ -24,7 +24,7 @@ from crudauth.mfa.service import MfaService
 from crudauth.principal import Principal
 from crudauth.protocols import AuthSurface
 from crudauth.ratelimit import KeyBy
-from crudauth.utils.hashing import is_unusable_password, verify_password_async
+from crudauth.utils.hashing import is_unusable_password
 from crudauth.utils.http import get_client_ip
 
 __all__ = ["build_mfa_router"]
@@ -95,7 +95,9 @@ def build_mfa_router(auth: AuthSurface, service: MfaService) -> APIRouter:
         stored = repo.get(user, "hashed_password")
         if not is_unusable_password(stored):
             # A stolen session alone cannot move the second factor to another device.
-            if body.password is None or not await verify_password_async(body.password, stored):
+            if body.password is None or not await auth.runtime.passwords.verify_async(
+                body.password, stored
+            ):
                 raise UnauthorizedException(INCORRECT_PASSWORD)
         elif not await auth.signed_in_recently(principal):
             # Password-less accounts prove presence with a recent sign-in or sudo.

@@ -23,7 +23,6 @@ from crudauth.protocols import AuthSurface
 from crudauth.provisioning import NewUserContext, resolve_new_user_fields
 from crudauth.ratelimit.dependency import enforce_rate_limit
 from crudauth.register.constants import ACCOUNT_EXISTS, SIGNUP_ACCEPTED
-from crudauth.utils.hashing import get_password_hash_async
 from crudauth.utils.http import client_ip_key, get_client_ip
 from crudauth.utils.identifiers import canonical_email, is_mixed_script_lookalike
 
@@ -113,7 +112,7 @@ def build_register_route(auth: AuthSurface, body_model: type[BaseModel]) -> APIR
             response.headers.update(headers)
 
         # Hashed before the duplicate check so a taken and a free name cost the same.
-        hashed = await get_password_hash_async(password)
+        hashed = await auth.runtime.passwords.hash_async(password)
         unique_values = [
             (name, value)
             for name, value in data.items()

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-__all__ = ["NO_STORE", "forbid_caching"]
+__all__ = ["NO_STORE", "mark_no_store"]
 
 NO_STORE = "no-store"
 _CACHE_CONTROL = "Cache-Control"
@@ -56,19 +55,11 @@ def _no_store_class(route_class: type[APIRoute]) -> type[APIRoute]:
     return subclass
 
 
-def forbid_caching(router: APIRouter) -> APIRouter:
-    """Make every route of ``router`` (and of routers it includes) send ``no-store``.
+def mark_no_store(route: APIRoute) -> None:
+    """Make ``route`` send ``Cache-Control: no-store`` unless it sets its own value.
 
-    Each route keeps its own route class. A subclass wraps its handler, so successful
-    responses and ``HTTPException`` errors carry ``Cache-Control: no-store`` unless
-    the route set its own value. Returns ``router`` for chaining.
+    The route keeps its own class. A subclass wraps its handler, so successful
+    responses and ``HTTPException`` errors both carry the header.
     """
-    for route in router.routes:
-        if isinstance(route, APIRoute):
-            if not getattr(route, "_crudauth_no_store", False):
-                route.__class__ = _no_store_class(type(route))
-            continue
-        included = getattr(route, "original_router", None)
-        if isinstance(included, APIRouter):
-            forbid_caching(included)
-    return router
+    if not getattr(route, "_crudauth_no_store", False):
+        route.__class__ = _no_store_class(type(route))

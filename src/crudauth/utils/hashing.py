@@ -1,9 +1,14 @@
-"""Password hashing: bcrypt over a SHA-256 pre-hash, with constant-cost verification.
+"""Password hashing with the default settings: bcrypt over a SHA-256 pre-hash.
 
 The stored hash is ``bcrypt(base64(sha256(NFKC(password))))``. bcrypt reads at most 72
 bytes of input, so hashing the raw password would make two long passwords sharing a
 72-byte prefix interchangeable. The 44-byte pre-hash depends on every character. The
 pre-hash is never stored and is not the key derivation: bcrypt is.
+
+These functions use a default ``PasswordHashing``: they hash with bcrypt, verify
+bcrypt and Argon2id hashes, and know no pepper. An app that sets
+``CRUDAuth(password_hasher=..., password_pepper=...)`` hashes through
+``auth.runtime.passwords`` instead.
 
 ``BCRYPT_ROUNDS`` is the bcrypt cost used for new hashes and for the dummy hash. It is
 read at call time, so a test suite may lower it (``monkeypatch.setattr(hashing,
@@ -14,19 +19,25 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import hashlib
 import logging
 import secrets
-import unicodedata
 from collections.abc import Callable, Sequence
 
 import bcrypt
 
 from crudauth.constants import MAX_PASSWORD_LENGTH
 from crudauth.utils._cpu_threads import run_cpu_bound
+from crudauth.utils.hashers import bcrypt_dummy_hash
+from crudauth.utils.password_hashing import (
+    PasswordHashing,
+    encode_password,
+    normalize_password,
+    pre_hash,
+)
 
 __all__ = [
+    "DEFAULT_PASSWORD_HASHING",
     "LegacyVerifier",
     "dummy_verify_password",
     "get_password_hash",
@@ -54,23 +65,17 @@ LegacyVerifier = Callable[[str, str], bool]
 """A checker of foreign hashes: given the typed password and a stored hash, return
 whether they match."""
 
+DEFAULT_PASSWORD_HASHING = PasswordHashing()
+"""bcrypt at ``BCRYPT_ROUNDS``, no pepper: what the module-level functions use."""
+
 _BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
 _BCRYPT_HASH_LENGTH = 60
 
-
-def normalize_password(password: str) -> str:
-    """Return the NFKC form of ``password``, so composed and decomposed input match."""
-    return unicodedata.normalize("NFKC", password)
-
-
-def _encode(password: str) -> bytes:
-    # "surrogatepass" keeps a lone surrogate (legal in JSON strings) hashable instead of
-    # raising, so such input is an ordinary wrong password rather than a server error.
-    return password.encode("utf-8", "surrogatepass")
+_encode = encode_password
 
 
 def _pre_hash(password: str) -> bytes:
-    return base64.b64encode(hashlib.sha256(_encode(password)).digest())
+    return pre_hash(password)
 
 
 def _bcrypt_hash(value: str | None) -> bytes | None:
@@ -90,16 +95,8 @@ def _checkpw(candidate: bytes, hashed: bytes) -> bool | None:
         return None
 
 
-@functools.lru_cache(maxsize=4)
 def _dummy_hash(rounds: int) -> bytes:
-    # One hash per cost, so a dummy comparison costs what a real one at that cost does.
-    return bcrypt.hashpw(_pre_hash(secrets.token_urlsafe(16)), bcrypt.gensalt(rounds))
-
-
-def _burn(candidate: bytes, times: int) -> None:
-    dummy = _dummy_hash(BCRYPT_ROUNDS)
-    for _ in range(times):
-        _checkpw(candidate, dummy)
+    return bcrypt_dummy_hash(rounds)
 
 
 def get_password_hash(password: str) -> str:
@@ -108,13 +105,7 @@ def get_password_hash(password: str) -> str:
     Raises ``ValueError`` when the password is longer than ``MAX_PASSWORD_LENGTH``
     characters; callers run the password policy first, which reports that as a 422.
     """
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise ValueError(
-            f"password is longer than MAX_PASSWORD_LENGTH ({MAX_PASSWORD_LENGTH} "
-            "characters); check it with PasswordPolicy before hashing"
-        )
-    digest = _pre_hash(normalize_password(password))
-    return bcrypt.hashpw(digest, bcrypt.gensalt(BCRYPT_ROUNDS)).decode("ascii")
+    return DEFAULT_PASSWORD_HASHING.hash(password)
 
 
 async def get_password_hash_async(password: str) -> str:
@@ -126,39 +117,13 @@ def verify_and_update_password(plain: str, hashed: str | None) -> tuple[bool, st
     """Check ``plain`` against ``hashed`` and report a replacement hash when one is due.
 
     The NFKC form is tried first, then the typed form when it differs, so hashes made
-    before normalization keep working. The second value is a fresh hash of the
-    normalized password when only the typed form matched, else ``None``. Never raises:
-    a missing, malformed or unusable hash, a non-string or an over-long password is a
-    mismatch that still pays the same bcrypt comparisons against a cached dummy hash.
+    before normalization keep working. The second value is a fresh bcrypt hash of the
+    normalized password when only the typed form matched, or when the stored hash uses
+    another scheme or a lower bcrypt cost, else ``None``. Never raises: a missing,
+    malformed or unusable hash, a non-string or an over-long password is a mismatch
+    that still pays the same bcrypt comparisons against a cached dummy hash.
     """
-    if not isinstance(plain, str) or len(plain) > MAX_PASSWORD_LENGTH:
-        # Over-long input is rejected before NFKC or hashing, so it costs no more than a
-        # normal attempt. One dummy comparison keeps the timing of a real miss.
-        _burn(b"", 1)
-        return False, None
-
-    normalized = normalize_password(plain)
-    attempts = [_pre_hash(normalized)]
-    if normalized != plain:
-        attempts.append(_pre_hash(plain))
-
-    stored = _bcrypt_hash(hashed)
-    if stored is None:
-        # A row without a verifiable hash costs the same as one with a real hash, so
-        # response time does not reveal which accounts have passwords.
-        _burn(attempts[0], len(attempts))
-        return False, None
-
-    first = _checkpw(attempts[0], stored)
-    if first is None:
-        # bcrypt rejected the hash before doing any work: pay the same cost anyway.
-        _burn(attempts[0], len(attempts))
-        return False, None
-    if first:
-        return True, None
-    if len(attempts) > 1 and _checkpw(attempts[1], stored):
-        return True, get_password_hash(normalized)
-    return False, None
+    return DEFAULT_PASSWORD_HASHING.verify_and_update(plain, hashed)
 
 
 async def verify_and_update_password_async(
