@@ -127,7 +127,7 @@ async def my_token(
 ) -> dict[str, Any]:
     user = await auth.authenticate_password(db, username, password, request=request)
     # Scopes outside grantable_scopes are dropped, never granted.
-    return auth.issue_tokens(user, scopes=scope.split())
+    return await auth.issue_tokens(user, scopes=scope.split(), request=request)
 
 
 @app.get("/dashboard")

@@ -86,6 +86,8 @@ class AuthRuntime:
     previous_secret_keys: Sequence[str] = ()
     # The configured hasher and pepper; every password hash and check goes through it.
     passwords: PasswordHashing = field(default_factory=PasswordHashing)
+    # The per-user security log (``crudauth.security_log.SecurityLog``), when built.
+    security_log: Any = None
 
     async def authenticate_password(
         self,

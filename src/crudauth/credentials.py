@@ -10,6 +10,7 @@ from starlette.requests import Request
 from crudauth.constants import MAX_PASSWORD_LENGTH
 from crudauth.exceptions import RateLimitException, UnauthorizedException
 from crudauth.hooks import HookContext
+from crudauth.security_log import SecurityEventType, record_security_event
 from crudauth.utils._cpu_threads import run_cpu_bound
 from crudauth.utils.hashing import verify_legacy_password_async
 from crudauth.utils.http import get_client_ip
@@ -87,6 +88,14 @@ async def authenticate_password(
             new_hash = await runtime.passwords.hash_async(password)
 
     if user is None or not verified:
+        if user is not None:
+            await record_security_event(
+                runtime,
+                repo.user_id(user),
+                SecurityEventType.SIGN_IN_FAILED,
+                request=request,
+                detail={"reason": "invalid_credentials"},
+            )
         await runtime.hooks.fire(
             "on_login_failed",
             identifier,

@@ -54,6 +54,8 @@ from crudauth.ratelimit import (
 from crudauth.register import RegisterIn, build_register_route
 from crudauth.repository import UserRepository
 from crudauth.resolution import PrincipalResolver
+from crudauth.revocation import build_credential_tracking
+from crudauth.security_log import SecurityEvent, SecurityLog, SecurityLogConfig
 from crudauth.storage.base import AbstractSessionStorage
 from crudauth.sudo import SudoConfig, SudoManager, build_require_sudo, build_sudo_manager
 from crudauth.transports.bearer import BearerTransport
@@ -132,6 +134,7 @@ class CRUDAuth:
         password_policy: PasswordPolicy | None = None,
         legacy_verifiers: Sequence[Callable[[str, str], bool]] | None = None,
         fresh_sign_in_seconds: int = DEFAULT_FRESH_SIGN_IN_SECONDS,
+        security_log: SecurityLogConfig | None = None,
     ) -> None:
         if not SECRET_KEY:
             raise ValueError("SECRET_KEY is required")
@@ -218,6 +221,7 @@ class CRUDAuth:
             transport.bind(self.runtime)
         self._resolver = PrincipalResolver(self.runtime)
         self._auxiliary_stores: list[tuple[AbstractSessionStorage[Any], str, str]] = []
+        self._security_log = build_credential_tracking(self, security_log)
         self._mfa: MfaService | None = None
         if mfa is not None:
             challenge_store = self.auxiliary_storage(
@@ -237,6 +241,8 @@ class CRUDAuth:
         )
         self._emails = build_email_service(self, email, channels)
         self.runtime.email_service = self._emails
+        if self._emails is not None:
+            self._emails.runtime = self.runtime
         self._oauth: OAuthFeature | None = None
         if oauth:
             self._oauth = build_oauth_feature(
@@ -251,6 +257,8 @@ class CRUDAuth:
                 new_user_defaults=self.new_user_defaults,
                 state_store_factory=self.auxiliary_storage,
             )
+        if self._oauth is not None:
+            self._oauth.service.runtime = self.runtime
         if warn_on_memory_backend:
             warn_about_memory_backends(self._memory_parts())
 
@@ -489,11 +497,28 @@ class CRUDAuth:
             db, identifier, password, request=request, record_success=record_success
         )
 
-    def issue_tokens(self, user: Any, *, scopes: Sequence[str] | None = None) -> dict[str, Any]:
-        """Mint an access and refresh token pair through the first bearer transport."""
+    async def issue_tokens(
+        self, user: Any, *, scopes: Sequence[str] | None = None, request: Request | None = None
+    ) -> dict[str, Any]:
+        """Start a token family and mint its tokens through the first bearer transport.
+
+        The ``request``, when given, names the device and IP shown in device lists.
+        """
         if self._bearer_transport is None:
             raise RuntimeError("No BearerTransport configured")
-        return self._bearer_transport.issue_tokens(user, scopes=scopes)
+        return await self._bearer_transport.issue_tokens(user, scopes=scopes, request=request)
+
+    @property
+    def security_log(self) -> SecurityLog:
+        """The per-user security log."""
+        return self._security_log
+
+    async def security_events(
+        self, user_id: Any, *, offset: int = 0, limit: int = 50
+    ) -> list[SecurityEvent]:
+        """Return a page of the user's security events, newest first."""
+        events, _total = await self._security_log.events(user_id, offset=offset, limit=limit)
+        return events
 
     async def validate_password(
         self,

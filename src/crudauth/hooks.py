@@ -71,6 +71,9 @@ class AuthHooks:
     on_after_mfa_enabled: Hook | None = None
     on_after_mfa_disabled: Hook | None = None
     on_after_recovery_code_used: Hook | None = None
+    on_security_event: Hook | None = None
+    on_new_device_sign_in: Hook | None = None
+    on_refresh_token_reuse: Hook | None = None
 
     async def fire(self, name: str, *args: Any, **kwargs: Any) -> bool:
         """Call the hook ``name`` if set; return ``False`` when it raised.

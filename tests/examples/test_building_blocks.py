@@ -96,7 +96,7 @@ async def test_blocks_no_crudauth_routes_mounted(example_client: Any) -> None:
         assert module.auth.oauth is None
 
 
-def test_blocks_issue_tokens_needs_bearer() -> None:
+async def test_blocks_issue_tokens_needs_bearer() -> None:
     auth = CRUDAuth(
         session=lambda: None,
         user_model=_user_model(),
@@ -105,7 +105,7 @@ def test_blocks_issue_tokens_needs_bearer() -> None:
         warn_on_memory_backend=False,
     )
     with pytest.raises(RuntimeError, match="BearerTransport"):
-        auth.issue_tokens(object())
+        await auth.issue_tokens(object())
 
 
 def _user_model() -> type[Any]:

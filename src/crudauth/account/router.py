@@ -3,6 +3,7 @@
 # No postponed annotations here: FastAPI must see the real dependency signatures.
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -15,6 +16,8 @@ from crudauth.hooks import HookContext
 from crudauth.principal import Principal
 from crudauth.protocols import AuthSurface
 from crudauth.ratelimit import KeyBy
+from crudauth.revocation import end_user_credentials, rebind_family
+from crudauth.security_log import SecurityEventType, record_security_event
 from crudauth.utils.hashing import is_unusable_password
 
 __all__ = ["build_account_router"]
@@ -24,6 +27,7 @@ logger = logging.getLogger("crudauth.security")
 ALREADY_HAS_PASSWORD = "Account already has a password; use the password reset flow to change it."
 NO_PASSWORD = "Account has no password; use /set-password to create one."
 WRONG_CURRENT_PASSWORD = "Current password is incorrect."
+PASSWORD_CHANGED_REASON = "password_changed"
 
 
 class SetPasswordIn(BaseModel):
@@ -52,6 +56,7 @@ def build_account_router(auth: AuthSurface) -> APIRouter:
             "is_superuser": principal.is_superuser,
             "scopes": list(principal.scopes),
             "via": principal.transport,
+            "expires_at": await credential_expiry(auth, principal),
         }
 
     @router.post("/set-password")
@@ -102,21 +107,29 @@ def build_account_router(auth: AuthSurface) -> APIRouter:
         user = await repo.update(db, user, {"hashed_password": hashed})
         # A changed password is a compromise response: every bearer token dies with it.
         user = await repo.increment_token_version(db, user)
+        # Only the caller's own credential survives, rebound to the new epoch.
+        caller_session, caller_family = caller_credential(principal)
         manager = auth.session_manager
-        if manager is not None:
-            caller_session = (
-                principal.metadata.get("session_id") if principal.transport == "session" else None
-            )
-            if caller_session:
-                await manager.set_token_version(caller_session, repo.token_version(user))
-            revoked = await manager.terminate_all_user_sessions(
-                principal.user_id, reason="password_changed", exclude=caller_session
-            )
-            logger.info(
-                "password changed user_id=%s other_sessions_revoked=%s",
-                principal.user_id,
-                revoked,
-            )
+        if manager is not None and caller_session:
+            await manager.set_token_version(caller_session, repo.token_version(user))
+        if caller_family:
+            await rebind_family(auth.runtime, caller_family, repo.token_version(user))
+        revoked = await end_user_credentials(
+            auth.runtime,
+            principal.user_id,
+            reason=PASSWORD_CHANGED_REASON,
+            keep_session=caller_session,
+            keep_family=caller_family,
+            request=request,
+        )
+        logger.info(
+            "password changed user_id=%s other_credentials_revoked=%s",
+            principal.user_id,
+            revoked,
+        )
+        await record_security_event(
+            auth.runtime, principal.user_id, SecurityEventType.PASSWORD_CHANGED, request=request
+        )
 
         context = HookContext(transport=principal.transport, request=request)
         await auth.hooks.fire(
@@ -125,3 +138,26 @@ def build_account_router(auth: AuthSurface) -> APIRouter:
         return {"detail": "Password changed."}
 
     return router
+
+
+def caller_credential(principal: Principal) -> tuple[str | None, str | None]:
+    """Return the caller's raw session id and raw token family id, or ``None`` each."""
+    session_id = principal.metadata.get("session_id")
+    family_id = principal.metadata.get("family_id")
+    return (
+        session_id if isinstance(session_id, str) and principal.transport == "session" else None,
+        family_id if isinstance(family_id, str) else None,
+    )
+
+
+async def credential_expiry(auth: AuthSurface, principal: Principal) -> datetime | None:
+    """Return when the caller's credential ends: its session, family or access token."""
+    expires_at = principal.metadata.get("expires_at")
+    if isinstance(expires_at, datetime):
+        return expires_at
+    session_id, _family_id = caller_credential(principal)
+    manager = auth.session_manager
+    if session_id is None or manager is None:
+        return None
+    record = await manager.get_session(session_id)
+    return manager.expires_at(record) if record is not None else None

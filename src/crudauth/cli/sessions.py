@@ -20,6 +20,7 @@ from crudauth.cli.common import (
 )
 from crudauth.cli.output import CommandError, format_table
 from crudauth.cli.users import USER_HELP
+from crudauth.revocation import end_user_credentials
 from crudauth.transports.session.management import SessionInfo
 
 __all__ = ["add_sessions_commands"]
@@ -63,7 +64,9 @@ async def revoke_sessions(ctx: CommandContext) -> int:
             # Bumped first, as POST /logout-all does: if revoking fails halfway, the new
             # epoch still ends every session and bearer token.
             await auth.repo.increment_token_version(db, user)
-            revoked = await manager.revoke_all(user_id)
+            revoked = await end_user_credentials(
+                auth.runtime, user_id, reason="operator_revoked_all"
+            )
             logger.info(
                 "operator signed out user everywhere user_id=%s revoked=%s", user_id, revoked
             )

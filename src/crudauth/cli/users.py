@@ -21,6 +21,7 @@ from crudauth.cli.common import (
 from crudauth.cli.output import CommandError
 from crudauth.exceptions import PasswordPolicyException
 from crudauth.password import PasswordContext
+from crudauth.revocation import end_user_credentials
 from crudauth.utils.hashing import is_unusable_password
 from crudauth.utils.identifiers import is_mixed_script_lookalike
 
@@ -184,10 +185,8 @@ async def show_user(ctx: CommandContext) -> int:
 
 
 async def _end_sessions(auth: Any, user_id: Any, reason: str) -> int:
-    manager = auth.session_manager
-    if manager is None:
-        return 0
-    ended: int = await manager.terminate_all_user_sessions(user_id, reason=reason)
+    """End every browser session and token family of the user; return the count."""
+    ended: int = await end_user_credentials(auth.runtime, user_id, reason=reason)
     return ended
 
 

@@ -36,6 +36,8 @@ from crudauth.email.tokens import RecoveryTokens
 from crudauth.exceptions import BadRequestException, DuplicateValueException, ValueTooLongException
 from crudauth.hooks import AuthHooks, HookContext
 from crudauth.password import PasswordContext, PasswordPolicy
+from crudauth.revocation import end_user_credentials
+from crudauth.security_log import SecurityEventType, record_security_event
 from crudauth.utils.hashing import DEFAULT_PASSWORD_HASHING
 from crudauth.utils.http import safe_redirect_path
 from crudauth.utils.identifiers import canonical_email
@@ -80,6 +82,9 @@ class EmailFlowService:
     reason (a weak password, a taken address) leaves the token usable. They raise HTTP
     exceptions (400, 422) that a hand-written route can let propagate.
     """
+
+    # The facade's runtime: ending credentials covers token families through it.
+    runtime: Any = None
 
     def __init__(
         self,
@@ -357,11 +362,17 @@ class EmailFlowService:
             self._reject(RESET, "password_changed_concurrently")
         user = await self.repo.increment_token_version(db, user)
         user_id = self.repo.user_id(user)
-        if self.session_manager is not None:
+        # Every session and token family ends, the one of the resetting browser too.
+        if self.runtime is not None:
+            ended = await end_user_credentials(self.runtime, user_id, reason=SESSION_END_REASON)
+            await record_security_event(self.runtime, user_id, SecurityEventType.PASSWORD_RESET)
+        elif self.session_manager is not None:
             ended = await self.session_manager.terminate_all_user_sessions(
                 user_id, reason=SESSION_END_REASON
             )
-            logger.info("password reset user_id=%s sessions_ended=%s", user_id, ended)
+        else:
+            ended = 0
+        logger.info("password reset user_id=%s credentials_ended=%s", user_id, ended)
         user = await self._fire("on_after_password_reset", db, user)
         return EmailFlowResult(user, _safe(claims.get(REDIRECT_CLAIM)))
 

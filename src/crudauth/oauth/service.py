@@ -24,6 +24,7 @@ from crudauth.oauth.usernames import (
     username_candidate,
 )
 from crudauth.provisioning import NewUserContext, NewUserFields, resolve_new_user_fields
+from crudauth.revocation import end_user_credentials
 from crudauth.utils.hashing import make_unusable_password
 from crudauth.utils.identifiers import canonical_email
 
@@ -82,6 +83,8 @@ class OAuthAccountService:
         self.new_user_fields = new_user_fields
         self.new_user_defaults: dict[str, Any] = dict(new_user_defaults or {})
         self.session_manager = session_manager
+        # Set by the facade: ending credentials covers token families through it.
+        self.runtime: Any = None
 
     async def get_or_create_user(self, info: OAuthUserInfo, db: AsyncSession) -> tuple[Any, bool]:
         """Return ``(user, created)`` for a profile.
@@ -169,7 +172,11 @@ class OAuthAccountService:
     async def _evict_credentials(self, db: AsyncSession, user: Any) -> None:
         """End every bearer token and session of a claimed account."""
         user = await self.repo.increment_token_version(db, user)
-        if self.session_manager is not None:
+        if self.runtime is not None:
+            await end_user_credentials(
+                self.runtime, self.repo.user_id(user), reason=REASON_ACCOUNT_CLAIMED
+            )
+        elif self.session_manager is not None:
             await self.session_manager.terminate_all_user_sessions(
                 self.repo.user_id(user), reason=REASON_ACCOUNT_CLAIMED
             )

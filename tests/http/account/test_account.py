@@ -30,7 +30,9 @@ async def test_me_returns_session_principal(make_app: Any) -> None:
         "is_superuser": False,
         "scopes": [],
         "via": "session",
+        "expires_at": response.json()["expires_at"],
     }
+    assert response.json()["expires_at"].endswith(("Z", "+00:00"))
 
 
 async def test_change_password_wrong_current_is_401(make_app: Any) -> None:

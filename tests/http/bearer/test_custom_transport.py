@@ -120,7 +120,7 @@ async def test_issued_pair_works(make_app: Any) -> None:
     ) -> dict[str, Any]:
         return {"user_id": principal.user_id}
 
-    issued = auth.issue_tokens(user)
+    issued = await auth.issue_tokens(user)
     async with test_app.client() as client:
         protected = await client.get(
             "/bearer-only", headers={"Authorization": f"Bearer {issued['access_token']}"}
@@ -138,7 +138,7 @@ async def test_issue_tokens_clamps_scopes(make_app: Any) -> None:
     test_app = await make_app(transports=[BearerTransport(grantable_scopes=["read"])])
     user = await test_app.create_user()
 
-    issued = test_app.auth.issue_tokens(user, scopes=["read", "admin"])
+    issued = await test_app.auth.issue_tokens(user, scopes=["read", "admin"])
 
     runtime = test_app.auth.runtime
     access = verify_token(issued["access_token"], runtime.secret_key, TokenType.ACCESS)
@@ -153,7 +153,7 @@ async def test_issue_tokens_cookie_mode_returns_refresh(make_app: Any) -> None:
     test_app = await make_app(transports=[BearerTransport()])
     user = await test_app.create_user()
 
-    issued = test_app.auth.issue_tokens(user)
+    issued = await test_app.auth.issue_tokens(user)
 
     assert "refresh_token" in issued
 
@@ -163,7 +163,7 @@ async def test_issue_tokens_uses_first_bearer(make_app: Any) -> None:
     test_app = await make_app(transports=[SessionTransport(), first])
     user = await test_app.create_user()
 
-    issued = test_app.auth.issue_tokens(user, scopes=["a"])
+    issued = await test_app.auth.issue_tokens(user, scopes=["a"])
 
     access = verify_token(issued["access_token"], test_app.auth.runtime.secret_key, "access")
     assert access is not None
@@ -175,6 +175,6 @@ async def test_issue_tokens_without_bearer_raises(make_app: Any) -> None:
     user = await test_app.create_user()
 
     with pytest.raises(RuntimeError):
-        test_app.auth.issue_tokens(user)
+        await test_app.auth.issue_tokens(user)
     with pytest.raises(RuntimeError):
         _ = test_app.auth.bearer_router

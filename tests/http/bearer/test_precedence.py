@@ -55,8 +55,8 @@ async def build(make_app: Any, *transports: Any) -> Any:
     return test_app
 
 
-def valid_token(test_app: Any, user: Any) -> str:
-    token: str = test_app.auth.issue_tokens(user)["access_token"]
+async def valid_token(test_app: Any, user: Any) -> str:
+    token: str = (await test_app.auth.issue_tokens(user))["access_token"]
     return token
 
 
@@ -81,7 +81,7 @@ def assert_invalid_token(response: httpx.Response) -> None:
 async def test_session_first_both_valid(make_app: Any) -> None:
     test_app = await build(make_app, SessionTransport(), BearerTransport())
     user = await test_app.create_user()
-    token = valid_token(test_app, user)
+    token = await valid_token(test_app, user)
     async with test_app.client() as client:
         await login(client)
         response = await client.get("/protected", headers=bearer(token))
@@ -115,7 +115,9 @@ async def test_bearer_on_bearer_route(make_app: Any) -> None:
     test_app = await build(make_app, SessionTransport(), BearerTransport())
     user = await test_app.create_user()
     async with test_app.client() as client:
-        response = await client.get("/bearer-only", headers=bearer(valid_token(test_app, user)))
+        response = await client.get(
+            "/bearer-only", headers=bearer(await valid_token(test_app, user))
+        )
 
     assert response.status_code == 200, response.text
     assert response.json() == {"user_id": user.id, "via": "bearer"}
@@ -125,7 +127,9 @@ async def test_bearer_on_session_route_401(make_app: Any) -> None:
     test_app = await build(make_app, SessionTransport(), BearerTransport())
     user = await test_app.create_user()
     async with test_app.client() as client:
-        response = await client.get("/session-only", headers=bearer(valid_token(test_app, user)))
+        response = await client.get(
+            "/session-only", headers=bearer(await valid_token(test_app, user))
+        )
 
     assert response.status_code == 401, response.text
 
@@ -134,7 +138,7 @@ async def test_session_first_bearer_only_caller(make_app: Any) -> None:
     test_app = await build(make_app, SessionTransport(), BearerTransport())
     user = await test_app.create_user()
     async with test_app.client() as client:
-        response = await client.get("/protected", headers=bearer(valid_token(test_app, user)))
+        response = await client.get("/protected", headers=bearer(await valid_token(test_app, user)))
 
     assert response.status_code == 200, response.text
     assert response.json() == {"user_id": user.id, "via": "bearer"}
@@ -146,7 +150,7 @@ async def test_session_first_bearer_only_caller(make_app: Any) -> None:
 async def test_bearer_first_both_valid(make_app: Any) -> None:
     test_app = await build(make_app, BearerTransport(), SessionTransport())
     user = await test_app.create_user()
-    token = valid_token(test_app, user)
+    token = await valid_token(test_app, user)
     async with test_app.client() as client:
         await login(client)
         response = await client.get("/protected", headers=bearer(token))
@@ -189,7 +193,7 @@ async def test_bearer_first_garbage_hard_fails_optional(make_app: Any) -> None:
 async def test_bearer_post_needs_no_csrf(make_app: Any) -> None:
     test_app = await build(make_app, BearerTransport(), SessionTransport())
     user = await test_app.create_user()
-    token = valid_token(test_app, user)
+    token = await valid_token(test_app, user)
     async with test_app.client() as client:
         await login(client)
         response = await client.post("/protected", headers=bearer(token))
@@ -252,7 +256,7 @@ async def test_bearer_only_valid_optional(make_app: Any) -> None:
     test_app = await build(make_app, BearerTransport())
     user = await test_app.create_user()
     async with test_app.client() as client:
-        response = await client.get("/optional", headers=bearer(valid_token(test_app, user)))
+        response = await client.get("/optional", headers=bearer(await valid_token(test_app, user)))
 
     assert response.json() == {"auth": True, "via": "bearer"}
 
@@ -273,7 +277,7 @@ def b64url(data: bytes) -> str:
 async def test_tampered_payload_401(make_app: Any) -> None:
     test_app = await build(make_app, BearerTransport())
     user = await test_app.create_user()
-    header, payload, signature = (valid_token(test_app, user)).split(".")
+    header, payload, signature = (await valid_token(test_app, user)).split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["scopes"] = ["admin"]
     tampered = f"{header}.{b64url(json.dumps(claims).encode())}.{signature}"
@@ -312,7 +316,7 @@ async def test_other_algorithm_401(make_app: Any) -> None:
 async def test_refresh_token_as_access_401(make_app: Any) -> None:
     test_app = await build(make_app, BearerTransport())
     user = await test_app.create_user()
-    refresh_token = test_app.auth.issue_tokens(user)["refresh_token"]
+    refresh_token = (await test_app.auth.issue_tokens(user))["refresh_token"]
     async with test_app.client() as client:
         response = await client.get("/protected", headers=bearer(refresh_token))
 
@@ -374,7 +378,7 @@ async def test_narrowing_to_list_keeps_order(make_app: Any) -> None:
     ) -> dict[str, Any]:
         return {"via": principal.transport}
 
-    token = valid_token(test_app, user)
+    token = await valid_token(test_app, user)
     async with test_app.client() as client:
         bearer_only = await client.get("/either", headers=bearer(token))
         await login(client)

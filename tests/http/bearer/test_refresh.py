@@ -72,7 +72,11 @@ async def test_refresh_from_cookie(make_app: Any) -> None:
     assert response.status_code == 200, response.text
     assert set(response.json()) == {"access_token", "token_type"}
     assert response.json()["token_type"] == "bearer"
-    assert response.headers.get_list("set-cookie") == []
+    # Every refresh rotates: the new refresh token replaces the cookie.
+    cookies = response.headers.get_list("set-cookie")
+    assert len(cookies) == 1
+    assert cookies[0].startswith("refresh_token=")
+    assert "HttpOnly" in cookies[0]
     assert protected.json() == {"user_id": user.id, "via": "bearer"}
 
 
@@ -84,7 +88,8 @@ async def test_refresh_from_body(make_app: Any) -> None:
         response = await client.post("/refresh", json={"refresh_token": refresh_token})
 
     assert response.status_code == 200, response.text
-    assert set(response.json()) == {"access_token", "token_type"}
+    assert set(response.json()) == {"access_token", "token_type", "refresh_token"}
+    assert response.json()["refresh_token"] != refresh_token
 
 
 async def test_refresh_body_mode_prefers_cookie(make_app: Any) -> None:
@@ -101,7 +106,7 @@ async def test_refresh_body_mode_prefers_cookie(make_app: Any) -> None:
 async def test_refresh_cookie_mode_ignores_body(make_app: Any) -> None:
     test_app = await make_app(transports=[BearerTransport()])
     user = await test_app.create_user()
-    refresh_token = test_app.auth.issue_tokens(user)["refresh_token"]
+    refresh_token = (await test_app.auth.issue_tokens(user))["refresh_token"]
     async with test_app.client() as client:
         response = await client.post("/refresh", json={"refresh_token": refresh_token})
 
@@ -199,11 +204,12 @@ async def test_token_version_bump_revokes_both(make_app: Any) -> None:
     assert access_claims(test_app, fresh["access_token"])["ver"] == 1
 
 
-async def test_change_password_revokes_tokens(make_app: Any) -> None:
+async def test_change_password_keeps_only_caller(make_app: Any) -> None:
     test_app = await make_app(transports=[BearerTransport(refresh="body")])
     await test_app.create_user()
     async with test_app.client() as client:
         issued = (await post_token(client)).json()
+        other = (await post_token(client)).json()
         changed = await client.post(
             "/change-password",
             json={"current_password": "Correct-Horse-1", "new_password": "New-Secret-77"},
@@ -211,10 +217,16 @@ async def test_change_password_revokes_tokens(make_app: Any) -> None:
         )
         access = await client.get("/protected", headers=bearer(issued["access_token"]))
         refresh = await client.post("/refresh", json={"refresh_token": issued["refresh_token"]})
+        other_access = await client.get("/protected", headers=bearer(other["access_token"]))
+        other_refresh = await client.post(
+            "/refresh", json={"refresh_token": other["refresh_token"]}
+        )
 
     assert changed.status_code == 200, changed.text
-    assert access.status_code == 401, access.text
-    assert_invalid_refresh(refresh)
+    assert access.status_code == 200, access.text
+    assert refresh.status_code == 200, refresh.text
+    assert other_access.status_code == 401, other_access.text
+    assert_invalid_refresh(other_refresh)
 
 
 async def test_refresh_inactive_user_401(make_app: Any) -> None:
@@ -247,7 +259,8 @@ async def test_refresh_deleted_user_401(make_app: Any) -> None:
 
 async def test_previous_secret_key_still_verifies(make_app: Any) -> None:
     old_key = "retired-signing-key-" + "0123456789" * 4
-    test_app = await make_app(transports=[BearerTransport(refresh="body")])
+    # Stateless, so hand-made tokens without a family are accepted.
+    test_app = await make_app(transports=[BearerTransport(refresh="body", stateless=True)])
     user = await test_app.create_user()
     test_app.auth.runtime.previous_secret_keys = (old_key,)
     claims = {"sub": str(user.id), "ver": 0, "scopes": []}

@@ -121,7 +121,7 @@ async def test_token_access_claims(make_app: Any) -> None:
     assert claims["ver"] == 0
     assert claims["scopes"] == []
     assert claims["token_type"] == "access"
-    assert set(claims) == {"sub", "ver", "scopes", "token_type", "exp"}
+    assert set(claims) == {"sub", "ver", "scopes", "token_type", "exp", "fam"}
 
 
 async def test_token_access_authenticates(make_app: Any) -> None:

@@ -29,7 +29,7 @@ async def test_routes_absent_without_flag(make_app: Any) -> None:
     assert response.status_code == 404, response.text
 
 
-async def test_list_requires_session(make_app: Any) -> None:
+async def test_list_accepts_bearer_caller(make_app: Any) -> None:
     test_app = await make_app(transports=[managed(), BearerTransport(refresh="body")])
     await test_app.create_user()
     async with test_app.client() as client:
@@ -39,7 +39,10 @@ async def test_list_requires_session(make_app: Any) -> None:
         ).json()
         bearer = {"Authorization": f"Bearer {token['access_token']}"}
         response = await client.get("/sessions", headers=bearer)
-    assert response.status_code == 401, response.text
+    assert response.status_code == 200, response.text
+    rows = response.json()
+    assert [(row["kind"], row["current"]) for row in rows] == [("token", True)]
+    assert token["refresh_token"] not in response.text
 
 
 async def test_list_rows_carry_handles(make_app: Any) -> None:
@@ -64,8 +67,11 @@ async def test_list_rows_carry_handles(make_app: Any) -> None:
             "ip",
             "created_at",
             "last_activity",
+            "expires_at",
+            "kind",
             "current",
         }
+        assert row["kind"] == "session"
         assert row["created_at"].endswith(("Z", "+00:00"))
     assert not any(raw in response.text for raw in raw_ids)
 
@@ -118,13 +124,12 @@ async def test_logout_all_keep_current(make_app: Any) -> None:
         bearer = {"Authorization": f"Bearer {token['access_token']}"}
         response = await a.post("/logout-all?keep_current=true", headers=csrf_headers(a))
         assert response.status_code == 200, response.text
-        assert response.json() == {"detail": "Signed out of all sessions.", "revoked": 1}
+        assert response.json() == {"detail": "Signed out of all sessions.", "revoked": 2}
         assert "set-cookie" not in response.headers
         assert (await a.get("/me")).status_code == 200
         assert (await b.get("/me")).status_code == 401
-        # keep_current ends browser sessions only; bearer tokens keep working.
-        assert (await api.get("/me", headers=bearer)).status_code == 200
-        assert (await api.post("/logout-all", headers=bearer)).status_code == 401
+        # keep_current keeps only the caller's session: the token device ends too.
+        assert (await api.get("/me", headers=bearer)).status_code == 401
     refreshed = await test_app.get_user(user.id)
     assert refreshed.token_version == 0
 
@@ -142,7 +147,7 @@ async def test_logout_all_ends_everything(make_app: Any) -> None:
         assert (await a.post("/logout-all")).status_code == 403
         response = await a.post("/logout-all", headers=csrf_headers(a))
         assert response.status_code == 200, response.text
-        assert response.json()["revoked"] == 2
+        assert response.json()["revoked"] == 3
         assert cleared(response, "session_id")
         assert cleared(response, "csrf_token")
         assert (await b.get("/me")).status_code == 401
@@ -150,8 +155,9 @@ async def test_logout_all_ends_everything(make_app: Any) -> None:
     async with test_app.client() as again:
         assert (await login(again)).status_code == 200
         assert (await again.get("/me")).status_code == 200
+    # Token families end every bearer credential, so the epoch stays where it was.
     refreshed = await test_app.get_user(user.id)
-    assert refreshed.token_version == 1
+    assert refreshed.token_version == 0
 
 
 async def test_logout_all_is_throttled_per_user(make_app: Any) -> None:

@@ -237,10 +237,10 @@ def test_clamp_follows_runtime_ceiling() -> None:
     assert transport.clamp_scopes(["a", "b"]) == ("a",)
 
 
-def test_issue_tokens_clamps_requested(repo: FakeRepo, alice: FakeUser) -> None:
+async def test_issue_tokens_clamps_requested(repo: FakeRepo, alice: FakeUser) -> None:
     transport = bind(BearerTransport(grantable_scopes=["read"], refresh="body"), repo)
 
-    body = transport.issue_tokens(alice, scopes=["read", "admin"])
+    body = await transport.issue_tokens(alice, scopes=["read", "admin"])
 
     access = verify_token(body["access_token"], SECRET, TokenType.ACCESS)
     refresh = verify_token(body["refresh_token"], SECRET, TokenType.REFRESH)
@@ -251,33 +251,33 @@ def test_issue_tokens_clamps_requested(repo: FakeRepo, alice: FakeUser) -> None:
     assert body["token_type"] == "bearer"
 
 
-def test_issue_tokens_uses_default_scopes(repo: FakeRepo, alice: FakeUser) -> None:
+async def test_issue_tokens_uses_default_scopes(repo: FakeRepo, alice: FakeUser) -> None:
     transport = bind(
         BearerTransport(default_scopes=["read"], grantable_scopes=["read", "write"]), repo
     )
 
-    body = transport.issue_tokens(alice)
+    body = await transport.issue_tokens(alice)
 
     claims = verify_token(body["access_token"], SECRET, TokenType.ACCESS)
     assert claims is not None
     assert claims["scopes"] == ["read"]
 
 
-def test_issue_tokens_default_grants_nothing(repo: FakeRepo, alice: FakeUser) -> None:
+async def test_issue_tokens_default_grants_nothing(repo: FakeRepo, alice: FakeUser) -> None:
     transport = bind(BearerTransport(), repo)
 
-    body = transport.issue_tokens(alice, scopes=["admin"])
+    body = await transport.issue_tokens(alice, scopes=["admin"])
 
     claims = verify_token(body["access_token"], SECRET, TokenType.ACCESS)
     assert claims is not None
     assert claims["scopes"] == []
 
 
-def test_issue_tokens_claims(repo: FakeRepo, alice: FakeUser, clock: FrozenClock) -> None:
+async def test_issue_tokens_claims(repo: FakeRepo, alice: FakeUser, clock: FrozenClock) -> None:
     alice.token_version = 3
     transport = bind(BearerTransport(access_ttl=60, refresh_ttl_days=2), repo)
 
-    body = transport.issue_tokens(alice)
+    body = await transport.issue_tokens(alice)
 
     access = verify_token(body["access_token"], SECRET, TokenType.ACCESS)
     refresh = verify_token(body["refresh_token"], SECRET, TokenType.REFRESH)
@@ -293,18 +293,18 @@ def test_issue_tokens_claims(repo: FakeRepo, alice: FakeUser, clock: FrozenClock
     assert set(refresh) == {"sub", "ver", "scopes", "token_type", "exp"}
 
 
-def test_issue_tokens_rejects_scope_string(repo: FakeRepo, alice: FakeUser) -> None:
+async def test_issue_tokens_rejects_scope_string(repo: FakeRepo, alice: FakeUser) -> None:
     transport = bind(BearerTransport(), repo)
 
     with pytest.raises(TypeError):
-        transport.issue_tokens(alice, scopes="read")
+        await transport.issue_tokens(alice, scopes="read")
 
 
-def test_issue_tokens_cookie_with_response(repo: FakeRepo, alice: FakeUser) -> None:
+async def test_issue_tokens_cookie_with_response(repo: FakeRepo, alice: FakeUser) -> None:
     transport = bind(BearerTransport(refresh_cookie_path="/auth/refresh"), repo)
     response = Response()
 
-    body = transport.issue_tokens(alice, response=response)
+    body = await transport.issue_tokens(alice, response=response)
 
     assert set(body) == {"access_token", "token_type"}
     cookie = response.headers["set-cookie"]
@@ -316,25 +316,25 @@ def test_issue_tokens_cookie_with_response(repo: FakeRepo, alice: FakeUser) -> N
     assert "SameSite=lax" in cookie
 
 
-def test_issue_tokens_cookie_without_response(repo: FakeRepo, alice: FakeUser) -> None:
+async def test_issue_tokens_cookie_without_response(repo: FakeRepo, alice: FakeUser) -> None:
     transport = bind(BearerTransport(), repo)
 
-    body = transport.issue_tokens(alice)
+    body = await transport.issue_tokens(alice)
 
     assert set(body) == {"access_token", "token_type", "refresh_token"}
 
 
-def test_issue_tokens_body_with_response(repo: FakeRepo, alice: FakeUser) -> None:
+async def test_issue_tokens_body_with_response(repo: FakeRepo, alice: FakeUser) -> None:
     transport = bind(BearerTransport(refresh="body"), repo)
     response = Response()
 
-    body = transport.issue_tokens(alice, response=response)
+    body = await transport.issue_tokens(alice, response=response)
 
     assert "refresh_token" in body
     assert "set-cookie" not in response.headers
 
 
-def test_refresh_cookie_uses_override_policy(repo: FakeRepo, alice: FakeUser) -> None:
+async def test_refresh_cookie_uses_override_policy(repo: FakeRepo, alice: FakeUser) -> None:
     transport = bind(
         BearerTransport(cookies=CookieConfig(secure=True, samesite="none", path="/api")),
         repo,
@@ -342,7 +342,7 @@ def test_refresh_cookie_uses_override_policy(repo: FakeRepo, alice: FakeUser) ->
     )
     response = Response()
 
-    transport.issue_tokens(alice, response=response)
+    await transport.issue_tokens(alice, response=response)
 
     cookie = response.headers["set-cookie"]
     assert "SameSite=none" in cookie
@@ -412,7 +412,7 @@ async def test_authenticate_valid_token(repo: FakeRepo, alice: FakeUser) -> None
     assert principal.scopes == ("read",)
     assert principal.user is alice
     assert principal.is_superuser is True
-    assert principal.metadata == {}
+    assert set(principal.metadata) == {"expires_at"}
 
 
 async def test_authenticate_scheme_case_insensitive(repo: FakeRepo, alice: FakeUser) -> None:
@@ -465,7 +465,7 @@ async def test_authenticate_previous_key_accepted(repo: FakeRepo, alice: FakeUse
 
 async def test_authenticate_refresh_token_raises(repo: FakeRepo, alice: FakeUser) -> None:
     transport = bind(BearerTransport(), repo)
-    refresh = transport.issue_tokens(alice)["refresh_token"]
+    refresh = (await transport.issue_tokens(alice))["refresh_token"]
 
     with pytest.raises(UnauthorizedException):
         await authenticate(transport, bearer(refresh))
@@ -485,7 +485,7 @@ async def test_authenticate_expired_refresh_absent(
     repo: FakeRepo, alice: FakeUser, clock: FrozenClock
 ) -> None:
     transport = bind(BearerTransport(refresh_ttl_days=1), repo)
-    refresh = transport.issue_tokens(alice)["refresh_token"]
+    refresh = (await transport.issue_tokens(alice))["refresh_token"]
     clock.now = START + 86400
 
     assert await authenticate(transport, bearer(refresh)) is None
@@ -625,7 +625,7 @@ async def refresh_with_body(transport: BearerTransport, token: str) -> dict[str,
 
 async def test_refresh_reclamps_scopes(repo: FakeRepo, alice: FakeUser) -> None:
     transport = bind(BearerTransport(grantable_scopes=["a", "b"], refresh="body"), repo)
-    refresh = transport.issue_tokens(alice, scopes=["a", "b"])["refresh_token"]
+    refresh = (await transport.issue_tokens(alice, scopes=["a", "b"]))["refresh_token"]
     transport.grantable_scopes = frozenset({"a"})
 
     body = await refresh_with_body(transport, refresh)
@@ -639,7 +639,7 @@ async def test_refresh_reclamps_scopes(repo: FakeRepo, alice: FakeUser) -> None:
 async def test_refresh_carries_current_version(repo: FakeRepo, alice: FakeUser) -> None:
     alice.token_version = 2
     transport = bind(BearerTransport(refresh="body"), repo)
-    refresh = transport.issue_tokens(alice)["refresh_token"]
+    refresh = (await transport.issue_tokens(alice))["refresh_token"]
 
     body = await refresh_with_body(transport, refresh)
 
@@ -681,7 +681,7 @@ async def test_refresh_rejects_garbage(repo: FakeRepo) -> None:
 
 async def test_refresh_rejects_expired(repo: FakeRepo, alice: FakeUser, clock: FrozenClock) -> None:
     transport = bind(BearerTransport(refresh="body", refresh_ttl_days=1), repo)
-    refresh = transport.issue_tokens(alice)["refresh_token"]
+    refresh = (await transport.issue_tokens(alice))["refresh_token"]
     clock.now = START + 86400
 
     await expect_invalid_refresh(transport, refresh)
@@ -689,7 +689,7 @@ async def test_refresh_rejects_expired(repo: FakeRepo, alice: FakeUser, clock: F
 
 async def test_refresh_rejects_stale_version(repo: FakeRepo, alice: FakeUser) -> None:
     transport = bind(BearerTransport(refresh="body"), repo)
-    refresh = transport.issue_tokens(alice)["refresh_token"]
+    refresh = (await transport.issue_tokens(alice))["refresh_token"]
     alice.token_version = 1
 
     await expect_invalid_refresh(transport, refresh)
@@ -697,7 +697,7 @@ async def test_refresh_rejects_stale_version(repo: FakeRepo, alice: FakeUser) ->
 
 async def test_refresh_rejects_inactive_user(repo: FakeRepo, alice: FakeUser) -> None:
     transport = bind(BearerTransport(refresh="body"), repo)
-    refresh = transport.issue_tokens(alice)["refresh_token"]
+    refresh = (await transport.issue_tokens(alice))["refresh_token"]
     alice.is_active = False
 
     await expect_invalid_refresh(transport, refresh)
@@ -705,7 +705,7 @@ async def test_refresh_rejects_inactive_user(repo: FakeRepo, alice: FakeUser) ->
 
 async def test_refresh_rejects_deleted_user(repo: FakeRepo, alice: FakeUser) -> None:
     transport = bind(BearerTransport(refresh="body"), repo)
-    refresh = transport.issue_tokens(alice)["refresh_token"]
+    refresh = (await transport.issue_tokens(alice))["refresh_token"]
     repo.users.clear()
 
     await expect_invalid_refresh(transport, refresh)

@@ -115,7 +115,7 @@ def test_memory_warning_can_be_silenced(caplog: pytest.LogCaptureFixture) -> Non
     assert not [r for r in caplog.records if "in-memory backend" in r.getMessage()]
 
 
-def test_routers_without_transports_raise() -> None:
+async def test_routers_without_transports_raise() -> None:
     bearer_only = build(transports=[BearerTransport(refresh="body")])
     with pytest.raises(RuntimeError, match="No SessionTransport configured"):
         _ = bearer_only.session_router
@@ -125,7 +125,7 @@ def test_routers_without_transports_raise() -> None:
     with pytest.raises(RuntimeError, match="No BearerTransport configured"):
         _ = session_only.bearer_router
     with pytest.raises(RuntimeError, match="No BearerTransport configured"):
-        session_only.issue_tokens(object())
+        await session_only.issue_tokens(object())
 
 
 def test_default_transport_is_session() -> None:

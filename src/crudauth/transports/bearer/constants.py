@@ -19,6 +19,14 @@ SCOPES_CLAIM = "scopes"
 PURPOSE_CLAIM = "purpose"
 # The user's token_version at issuance; a bump of the column revokes every older token.
 TOKEN_VERSION_CLAIM = "ver"
+# The raw id of the token family (device) a token belongs to.
+FAMILY_CLAIM = "fam"
+# The rotation id of a refresh token within its family.
+ROTATION_CLAIM = "rot"
+
+# How long the refresh token just rotated may still be presented by a racing refresh.
+DEFAULT_REFRESH_GRACE_SECONDS = 5.0
+TOKEN_FAMILY_PREFIX = "token_family:"
 
 DEFAULT_SIGNED_TOKEN_HOURS = 24
 
@@ -28,3 +36,7 @@ INVALID_TOKEN = "Invalid token"
 REFRESH_TOKEN_MISSING = "Refresh token missing"
 INVALID_REFRESH_TOKEN = "Invalid or expired refresh token"
 LOGGED_OUT = "Logged out"
+
+# Why a token family ended, as written to the security log.
+FAMILY_REASON_REUSE = "refresh_token_reuse"
+FAMILY_REASON_LOGOUT = "logout"

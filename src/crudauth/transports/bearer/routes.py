@@ -54,17 +54,25 @@ def build_bearer_routes(transport: BearerTransport) -> APIRouter:
 
     @router.post("/refresh")
     async def refresh(
-        request: Request, db: Annotated[Any, Depends(db_dependency)]
+        request: Request, response: Response, db: Annotated[Any, Depends(db_dependency)]
     ) -> dict[str, str]:
-        # No CSRF check: a cross-site request can mint an access token but not read it.
+        # No CSRF check: a cross-site request can rotate the cookie but not read either
+        # token, and the rotation leaves the browser holding the new refresh token.
         ctx = AuthContext(request=request, db=db, runtime=runtime)
-        return await transport.refresh_access_token(request, ctx)
+        body = await transport.refresh_access_token(request, ctx)
+        if transport.refresh == REFRESH_LOCATION_COOKIE and "refresh_token" in body:
+            transport.set_refresh_cookie(response, body.pop("refresh_token"))
+        return body
 
     has_session_transport = any(t.name == SESSION_TRANSPORT_NAME for t in runtime.transports)
     if transport.refresh == REFRESH_LOCATION_COOKIE and not has_session_transport:
 
         @router.post("/logout")
-        async def logout(response: Response) -> dict[str, str]:
+        async def logout(request: Request, response: Response) -> dict[str, str]:
+            # Ends the device server-side too, so a copied refresh cookie dies with it.
+            family_id = await transport.family_of_request(request)
+            if family_id is not None:
+                await transport.end_family(family_id)
             runtime.clear_cookies(response)
             return {"detail": LOGGED_OUT}
 

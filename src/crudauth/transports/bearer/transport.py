@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -20,8 +20,19 @@ from crudauth.core import AuthContext, CookieConfig, Transport
 from crudauth.exceptions import UnauthorizedException
 from crudauth.hooks import HookContext
 from crudauth.principal import Principal
+from crudauth.transports.bearer._parsing import (
+    _bearer_credentials,
+    _require_positive,
+    _scope_tuple,
+    _scopes_claim,
+)
 from crudauth.transports.bearer.constants import (
     AUTHENTICATE_SCHEME,
+    DEFAULT_REFRESH_GRACE_SECONDS,
+    EXPIRY_CLAIM,
+    FAMILY_CLAIM,
+    FAMILY_REASON_LOGOUT,
+    FAMILY_REASON_REUSE,
     INVALID_REFRESH_TOKEN,
     INVALID_TOKEN,
     REFRESH_LOCATION_BODY,
@@ -29,12 +40,14 @@ from crudauth.transports.bearer.constants import (
     REFRESH_LOCATIONS,
     REFRESH_TOKEN_MISSING,
     REFRESH_TOKEN_NAME,
+    ROTATION_CLAIM,
     SCOPES_CLAIM,
     SUBJECT_CLAIM,
     TOKEN_TYPE_BEARER,
     TOKEN_VERSION_CLAIM,
     TRANSPORT_NAME,
 )
+from crudauth.transports.bearer.families import TokenFamilies, TokenFamily
 from crudauth.transports.bearer.tokens import (
     TokenType,
     create_access_token,
@@ -42,10 +55,13 @@ from crudauth.transports.bearer.tokens import (
     is_expired_token,
     verify_token,
 )
+from crudauth.transports.session.useragent import parse_user_agent
 from crudauth.utils.http import get_client_ip
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
+
+    from crudauth.storage.base import AbstractSessionStorage
 
 __all__ = ["BearerTransport"]
 
@@ -56,10 +72,19 @@ class BearerTransport(Transport):
     """Authenticate requests by ``Authorization: Bearer <access JWT>``.
 
     ``POST /token`` exchanges a password for a short-lived access token and a
-    long-lived refresh token, and ``POST /refresh`` mints a new access token from the
-    refresh token. Tokens carry the user's ``token_version`` as ``ver``, so bumping
-    that column revokes every outstanding token of the user. Scopes are clamped to
-    ``grantable_scopes`` whenever a token is minted, never when one is presented.
+    long-lived refresh token, and starts a token family: the server-side record of this
+    device, listed by ``GET /sessions`` and ended by ``DELETE /sessions/{id}``,
+    ``/logout-all``, a password change or reset. ``POST /refresh`` rotates the refresh
+    token every time. Presenting a refresh token that was already rotated, later than
+    ``refresh_grace_seconds`` after its rotation, revokes the whole family (theft
+    detection) and fires ``on_refresh_token_reuse``. Access tokens name their family,
+    and each bearer request reads the family once, so an ended family's access tokens
+    stop working at once.
+
+    With ``stateless=True`` no family is stored or read: tokens then live until they
+    expire, and only a ``token_version`` bump (password change or reset) or an
+    inactive account ends them early. Scopes are clamped to ``grantable_scopes``
+    whenever a token is minted, never when one is presented.
 
     Raises ``ValueError`` at construction for an unknown ``refresh`` mode, a
     non-positive lifetime, or ``default_scopes`` that are not a subset of
@@ -79,11 +104,19 @@ class BearerTransport(Transport):
         refresh_cookie_name: str = REFRESH_TOKEN_NAME,
         refresh_cookie_path: str | None = None,
         cookies: CookieConfig | None = None,
+        refresh_grace_seconds: float = DEFAULT_REFRESH_GRACE_SECONDS,
+        stateless: bool = False,
     ) -> None:
         if refresh not in REFRESH_LOCATIONS:
             raise ValueError(f"refresh must be 'cookie' or 'body', not {refresh!r}")
         _require_positive("access_ttl", access_ttl)
         _require_positive("refresh_ttl_days", refresh_ttl_days)
+        if isinstance(refresh_grace_seconds, bool) or not (
+            isinstance(refresh_grace_seconds, (int, float)) and 0 <= refresh_grace_seconds <= 60
+        ):
+            raise ValueError(
+                f"refresh_grace_seconds must be between 0 and 60, not {refresh_grace_seconds!r}"
+            )
         if not refresh_cookie_name:
             raise ValueError("refresh_cookie_name must be a non-empty cookie name")
         if refresh_cookie_path is not None and not refresh_cookie_path.startswith("/"):
@@ -114,6 +147,20 @@ class BearerTransport(Transport):
         self.refresh_cookie_name = refresh_cookie_name
         self.refresh_cookie_path = refresh_cookie_path
         self._cookie_override = cookies
+        self.refresh_grace_seconds = float(refresh_grace_seconds)
+        self.stateless = stateless
+        self.families: TokenFamilies | None = None
+
+    def attach_family_store(self, storage: AbstractSessionStorage[Any]) -> None:
+        """Keep token families in ``storage``; a stateless transport ignores it."""
+        if self.stateless:
+            return
+        self.families = TokenFamilies(
+            storage,
+            key_secret=self.runtime.secret_key,
+            ttl_seconds=self.refresh_ttl_days * SECONDS_PER_DAY,
+            grace_seconds=self.refresh_grace_seconds,
+        )
 
     @property
     def sets_cookies(self) -> bool:
@@ -138,41 +185,82 @@ class BearerTransport(Transport):
                 granted.append(scope)
         return tuple(granted)
 
-    def access_token(self, user: Any, scopes: Iterable[str] = ()) -> str:
+    def access_token(
+        self, user: Any, scopes: Iterable[str] = (), *, family_id: str | None = None
+    ) -> str:
         """Mint an access token for ``user`` with its current ``token_version``.
 
-        ``scopes`` are clamped to ``grantable_scopes`` first.
+        ``scopes`` are clamped to ``grantable_scopes`` first. Unless the transport is
+        stateless, only a token naming a live ``family_id`` authenticates.
         """
+        claims = self._subject_claims(user)
+        if family_id is not None:
+            claims[FAMILY_CLAIM] = family_id
         return create_access_token(
-            self._subject_claims(user),
+            claims,
             self.runtime.secret_key,
             expires_delta=timedelta(seconds=self.access_ttl),
             algorithm=self.runtime.algorithm,
             scopes=self.clamp_scopes(scopes),
         )
 
-    def issue_tokens(
+    async def issue_tokens(
         self,
         user: Any,
         *,
         scopes: Sequence[str] | None = None,
         response: Response | None = None,
+        request: Request | None = None,
     ) -> dict[str, str]:
-        """Mint an access and refresh token pair for ``user``.
+        """Start a token family for ``user`` and mint its access and refresh tokens.
 
         The requested ``scopes`` (``default_scopes`` when empty) are clamped to
-        ``grantable_scopes``, so a scope outside it is dropped, never an error. With a
-        ``response`` and cookie delivery, the refresh token is set as a cookie and left
-        out of the returned dict. Otherwise the dict carries it as ``refresh_token``.
+        ``grantable_scopes``, so a scope outside it is dropped, never an error. The
+        ``request``, when given, supplies the device and IP shown in device lists. With
+        a ``response`` and cookie delivery, the refresh token is set as a cookie and
+        left out of the returned dict. Otherwise the dict carries it as
+        ``refresh_token``. A stateless transport stores nothing.
         """
         granted = self.clamp_scopes(self._requested_scopes(scopes))
-        body = {"access_token": self.access_token(user, granted), "token_type": TOKEN_TYPE_BEARER}
-        refresh_token = self._refresh_token(user, granted)
+        family_id: str | None = None
+        rotation_id: str | None = None
+        if self.families is not None:
+            family_id, rotation_id, _record = await self.families.start(
+                self.runtime.repo.user_id(user),
+                scopes=list(granted),
+                token_version=self.runtime.repo.token_version(user),
+                **self._device_fields(request),
+            )
+        return self._token_body(user, granted, family_id, rotation_id, response)
+
+    def _token_body(
+        self,
+        user: Any,
+        scopes: tuple[str, ...],
+        family_id: str | None,
+        rotation_id: str | None,
+        response: Response | None,
+    ) -> dict[str, str]:
+        body = {
+            "access_token": self.access_token(user, scopes, family_id=family_id),
+            "token_type": TOKEN_TYPE_BEARER,
+        }
+        refresh_token = self._refresh_token(user, scopes, family_id, rotation_id)
         if response is not None and self.refresh == REFRESH_LOCATION_COOKIE:
             self.set_refresh_cookie(response, refresh_token)
         else:
             body["refresh_token"] = refresh_token
         return body
+
+    def _device_fields(self, request: Request | None) -> dict[str, Any]:
+        if request is None:
+            return {}
+        user_agent = request.headers.get("user-agent", "")[:USER_AGENT_MAX_LENGTH]
+        return {
+            "ip_address": get_client_ip(request, self.runtime.trusted_proxy_hops),
+            "user_agent": user_agent,
+            "device_info": parse_user_agent(user_agent).model_dump(),
+        }
 
     def _requested_scopes(self, scopes: Sequence[str] | None) -> tuple[str, ...]:
         if isinstance(scopes, str):
@@ -186,9 +274,17 @@ class BearerTransport(Transport):
             TOKEN_VERSION_CLAIM: repo.token_version(user),
         }
 
-    def _refresh_token(self, user: Any, scopes: tuple[str, ...]) -> str:
-        # NOTE: a per-device token family id joins these claims once rotation lands.
+    def _refresh_token(
+        self,
+        user: Any,
+        scopes: tuple[str, ...],
+        family_id: str | None,
+        rotation_id: str | None,
+    ) -> str:
         claims = {**self._subject_claims(user), SCOPES_CLAIM: list(scopes)}
+        if family_id is not None and rotation_id is not None:
+            claims[FAMILY_CLAIM] = family_id
+            claims[ROTATION_CLAIM] = rotation_id
         return create_refresh_token(
             claims,
             self.runtime.secret_key,
@@ -232,8 +328,9 @@ class BearerTransport(Transport):
         """Resolve ``Authorization: Bearer <token>`` to a principal.
 
         Returns ``None`` when the header is absent, names another scheme, or carries an
-        expired token, or when the user is gone, disabled or has a newer
-        ``token_version``. Raises 401 for any other token that fails verification.
+        expired token, when the token's family has ended, or when the user is gone,
+        disabled or has a newer ``token_version``. Raises 401 for any other token that
+        fails verification. Costs one store read unless the transport is stateless.
         """
         token = _bearer_credentials(request)
         if token is None:
@@ -254,7 +351,17 @@ class BearerTransport(Transport):
         if scopes is None:
             raise self.make_unauthorized_error(INVALID_TOKEN)
 
-        user = await self._load_current_user(ctx, claims)
+        metadata: dict[str, Any] = {"expires_at": _expiry_of(claims)}
+        family: TokenFamily | None = None
+        if self.families is not None:
+            family_id = claims.get(FAMILY_CLAIM)
+            # An ended device ends its access tokens at once, not when they expire.
+            family = await self.families.get_live(family_id) if isinstance(family_id, str) else None
+            if family is None:
+                return None
+            metadata = {"family_id": family_id, "expires_at": family.expires_at}
+
+        user = await self._load_current_user(ctx, claims, family)
         if user is None:
             return None
         return ctx.build_principal(
@@ -262,17 +369,29 @@ class BearerTransport(Transport):
             user=user,
             transport=self.name,
             scopes=scopes,
+            metadata=metadata,
         )
 
-    async def _load_current_user(self, ctx: AuthContext, claims: Mapping[str, Any]) -> Any:
+    async def _load_current_user(
+        self, ctx: AuthContext, claims: Mapping[str, Any], family: TokenFamily | None
+    ) -> Any:
         """Return the user, or ``None`` if gone, disabled or of another epoch."""
         repo = self.runtime.repo
-        user = await ctx.resolve_user(claims[SUBJECT_CLAIM])
+        subject = claims[SUBJECT_CLAIM]
+        # A family record of another user never vouches for this token.
+        if family is not None and str(family.user_id) != str(subject):
+            return None
+        user = await ctx.resolve_user(subject)
         if user is None or not repo.is_active(user):
             return None
 
-        # A token_version bump (password change or reset) revokes every older token.
-        token_version = claims.get(TOKEN_VERSION_CLAIM, 0)
+        # A token_version bump (password change or reset) revokes every older token. A
+        # family carries the epoch itself, so the device a password change keeps can be
+        # rebound to the new epoch without minting new tokens.
+        if family is not None:
+            token_version: Any = family.token_version
+        else:
+            token_version = claims.get(TOKEN_VERSION_CLAIM, 0)
         if isinstance(token_version, bool) or token_version != repo.token_version(user):
             return None
         return user
@@ -306,12 +425,15 @@ class BearerTransport(Transport):
         return token if isinstance(token, str) and token else None
 
     async def refresh_access_token(self, request: Request, ctx: AuthContext) -> dict[str, str]:
-        """Mint a new access token from the request's refresh token.
+        """Rotate the request's refresh token and mint a new access token.
 
         The refresh token's scopes are clamped again to the current
-        ``grantable_scopes``. No new refresh token is issued. Raises 401 when the
-        token is missing, invalid, expired or of another ``token_version``, or when it
-        names a missing or disabled user.
+        ``grantable_scopes``. The new refresh token goes where the delivery mode puts
+        it: a cookie set on ``ctx``'s response by the route, or ``refresh_token`` in
+        the returned body. Raises 401 when the token is missing, invalid, expired, of
+        another ``token_version`` or of an ended family, or when it names a missing or
+        disabled user. A rotated token presented outside the grace window also ends
+        its family.
         """
         token = await self.read_refresh(request)
         if token is None:
@@ -322,18 +444,108 @@ class BearerTransport(Transport):
         if claims is None or scopes is None:
             raise self.make_unauthorized_error(INVALID_REFRESH_TOKEN)
 
-        user = await self._load_current_user(ctx, claims)
+        if self.families is None:
+            user = await self._load_current_user(ctx, claims, None)
+            if user is None:
+                raise self.make_unauthorized_error(INVALID_REFRESH_TOKEN)
+            return {
+                "access_token": self.access_token(user, scopes),
+                "token_type": TOKEN_TYPE_BEARER,
+            }
+        return await self._rotate(request, ctx, claims, scopes)
+
+    async def _rotate(
+        self,
+        request: Request,
+        ctx: AuthContext,
+        claims: Mapping[str, Any],
+        scopes: tuple[str, ...],
+    ) -> dict[str, str]:
+        families = self.families
+        assert families is not None
+        family_id = claims.get(FAMILY_CLAIM)
+        rotation_id = claims.get(ROTATION_CLAIM)
+        if not isinstance(family_id, str) or not isinstance(rotation_id, str):
+            raise self.make_unauthorized_error(INVALID_REFRESH_TOKEN)
+
+        family = await families.get_live(family_id)
+        user = await self._load_current_user(ctx, claims, family) if family else None
         if user is None:
             raise self.make_unauthorized_error(INVALID_REFRESH_TOKEN)
-        return {"access_token": self.access_token(user, scopes), "token_type": TOKEN_TYPE_BEARER}
+
+        outcome = await families.rotate(family_id, rotation_id)
+        if outcome.status == "reused":
+            await self._report_reuse(request, user, outcome.family)
+            raise self.make_unauthorized_error(INVALID_REFRESH_TOKEN)
+        if outcome.rotation_id is None:
+            raise self.make_unauthorized_error(INVALID_REFRESH_TOKEN)
+        body = self._token_body(user, scopes, family_id, outcome.rotation_id, None)
+        return body
+
+    async def _report_reuse(self, request: Request, user: Any, family: TokenFamily | None) -> None:
+        from crudauth.security_log import SecurityEventType, record_security_event
+
+        user_id = self.runtime.repo.user_id(user)
+        handle = family.handle if family is not None else None
+        logger.warning(
+            "refresh token reuse: family revoked user_id=%s family=%s",
+            user_id,
+            handle,
+            extra={"event": FAMILY_REASON_REUSE, "user_id": user_id, "family_handle": handle},
+        )
+        await record_security_event(
+            self.runtime,
+            user_id,
+            SecurityEventType.REFRESH_TOKEN_REUSED,
+            request=request,
+            detail={"handle": handle, "reason": FAMILY_REASON_REUSE},
+        )
+        await self.runtime.hooks.fire(
+            "on_refresh_token_reuse",
+            self.runtime.repo.to_dict(user),
+            family_handle=handle,
+            context=self._hook_context(request),
+        )
 
     def _verify_refresh(self, token: str) -> dict[str, Any] | None:
-        # NOTE: a token family lookup (reuse detection, per-device revocation) belongs
-        # here once refresh rotation lands. Until then a refresh token stays valid
-        # until it expires or the user's token_version changes.
         return verify_token(
             token, self._verification_keys(), TokenType.REFRESH, algorithm=self.runtime.algorithm
         )
+
+    async def family_of_request(self, request: Request) -> str | None:
+        """Return the raw family id named by the request's refresh or access token."""
+        candidates: list[tuple[str, TokenType]] = []
+        refresh_token = await self.read_refresh(request)
+        if refresh_token:
+            candidates.append((refresh_token, TokenType.REFRESH))
+        access = _bearer_credentials(request)
+        if access:
+            candidates.append((access, TokenType.ACCESS))
+        for token, token_type in candidates:
+            claims = verify_token(
+                token, self._verification_keys(), token_type, algorithm=self.runtime.algorithm
+            )
+            family_id = claims.get(FAMILY_CLAIM) if claims is not None else None
+            if isinstance(family_id, str):
+                return family_id
+        return None
+
+    async def end_family(self, family_id: str, *, reason: str = FAMILY_REASON_LOGOUT) -> bool:
+        """End one family by its raw id and log why; ``False`` when none was live."""
+        from crudauth.security_log import SecurityEventType, record_security_event
+
+        if self.families is None:
+            return False
+        record = await self.families.revoke(family_id)
+        if record is None:
+            return False
+        await record_security_event(
+            self.runtime,
+            record.user_id,
+            SecurityEventType.TOKEN_FAMILY_ENDED,
+            detail={"handle": record.handle, "reason": reason},
+        )
+        return True
 
     # -- login ----------------------------------------------------------------------
 
@@ -341,20 +553,28 @@ class BearerTransport(Transport):
         self, request: Request, response: Response, user: Any, options: dict[str, Any]
     ) -> dict[str, Any]:
         """Issue tokens for ``options["scopes"]`` and fire ``on_after_login``."""
-        body: dict[str, Any] = self.issue_tokens(
-            user, scopes=options.get("scopes"), response=response
+        body: dict[str, Any] = await self.issue_tokens(
+            user, scopes=options.get("scopes"), response=response, request=request
         )
+        security_log = self.runtime.security_log
+        if security_log is not None:
+            await security_log.record_sign_in(user, request=request, transport=self.name)
+        await self.runtime.hooks.fire(
+            "on_after_login",
+            self.runtime.repo.to_dict(user),
+            request=request,
+            context=self._hook_context(request),
+        )
+        return body
+
+    def _hook_context(self, request: Request) -> HookContext:
         user_agent = request.headers.get("user-agent")
-        context = HookContext(
+        return HookContext(
             ip_address=get_client_ip(request, self.runtime.trusted_proxy_hops),
             user_agent=user_agent[:USER_AGENT_MAX_LENGTH] if user_agent else None,
             transport=self.name,
             request=request,
         )
-        await self.runtime.hooks.fire(
-            "on_after_login", self.runtime.repo.to_dict(user), request=request, context=context
-        )
-        return body
 
     def contributes_routes(self) -> APIRouter:
         """Build ``/token``, ``/refresh`` and, where it applies, ``/logout``."""
@@ -363,40 +583,5 @@ class BearerTransport(Transport):
         return build_bearer_routes(self)
 
 
-def _bearer_credentials(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    # Another scheme (e.g. Basic) belongs to some other transport and is no error here.
-    if scheme.lower() != AUTHENTICATE_SCHEME.lower() or not token:
-        return None
-    return token
-
-
-def _scopes_claim(claims: Mapping[str, Any]) -> tuple[str, ...] | None:
-    """Return the ``scopes`` claim as a tuple, or ``None`` if not a list of strings."""
-    scopes = claims.get(SCOPES_CLAIM, [])
-    if not isinstance(scopes, list) or not all(isinstance(scope, str) for scope in scopes):
-        return None
-    return tuple(scopes)
-
-
-def _require_positive(parameter: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{parameter} must be a positive whole number, not {value!r}")
-
-
-def _scope_tuple(parameter: str, scopes: Iterable[str] | None) -> tuple[str, ...]:
-    if scopes is None:
-        return ()
-    if isinstance(scopes, str):
-        raise ValueError(f"{parameter} must be a list of scope names, not the string {scopes!r}")
-    result = tuple(scopes)
-    for scope in result:
-        if not isinstance(scope, str) or scope.split() != [scope]:
-            raise ValueError(
-                f"{parameter} contains {scope!r}; a scope is a non-empty string without spaces"
-            )
-    return result
+def _expiry_of(claims: Mapping[str, Any]) -> datetime:
+    return datetime.fromtimestamp(float(claims[EXPIRY_CLAIM]), tz=timezone.utc)

@@ -46,6 +46,8 @@ class SessionDevices(SessionRecords):
                 "ip": record.ip_address,
                 "created_at": record.created_at,
                 "last_activity": record.last_activity,
+                "expires_at": self.expires_at(record),
+                "kind": "session",
                 "current": current_key is not None and same_text(key, current_key),
             }
             for key, record in sessions

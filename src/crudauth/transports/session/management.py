@@ -3,9 +3,9 @@
 # No postponed annotations here: FastAPI must see real classes for Depends.
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, model_validator
 
 from crudauth.core import AuthContext
@@ -13,9 +13,14 @@ from crudauth.exceptions import BadRequestException, NotFoundException, Unauthor
 from crudauth.principal import Principal
 from crudauth.protocols import AuthSurface
 from crudauth.ratelimit import KeyBy
+from crudauth.revocation import end_user_credentials, token_families_of
+from crudauth.security_log import SecurityEvent, SecurityEventType, record_security_event
+from crudauth.transports.bearer import BearerTransport
 from crudauth.transports.session.constants import (
     CSRF_DISABLED,
     NOT_AUTHENTICATED,
+    REASON_USER_REVOKED,
+    REASON_USER_REVOKED_ALL,
     REMEMBER_ME_META_KEY,
     SESSION_NOT_FOUND,
     SESSION_REVOKED,
@@ -27,22 +32,29 @@ from crudauth.transports.session.manager import SessionManager
 if TYPE_CHECKING:
     from crudauth.transports.session.transport import SessionTransport
 
-__all__ = ["SessionInfo", "build_session_management_router"]
+__all__ = ["SecurityEventPage", "SessionInfo", "build_session_management_router"]
+
+DEFAULT_EVENTS_PAGE = 50
+MAX_EVENTS_PAGE = 200
 
 
 class SessionInfo(BaseModel):
-    """One row of ``GET /sessions``.
+    """One row of ``GET /sessions``: a browser session or a token family.
 
-    ``session_id`` and ``id`` hold the same opaque handle, never the cookie value.
-    Exactly one row of a listing is ``current``: the caller's session.
+    ``session_id`` and ``id`` hold the same opaque handle, never the cookie value or a
+    token. ``kind`` is ``"session"`` or ``"token"``. ``expires_at`` is when the
+    credential ends unless it is used (sessions) or refreshed (tokens) before then.
+    At most one row is ``current``: the caller's own credential.
     """
 
     session_id: str
     id: str
+    kind: Literal["session", "token"] = "session"
     device: dict[str, Any] = Field(default_factory=dict)
     ip: str = ""
     created_at: datetime
     last_activity: datetime
+    expires_at: datetime
     current: bool = False
 
     @model_validator(mode="before")
@@ -56,15 +68,40 @@ class SessionInfo(BaseModel):
         return data
 
 
+class SecurityEventPage(BaseModel):
+    """One page of ``GET /security-events``."""
+
+    events: list[SecurityEvent]
+    total: int
+    offset: int
+    limit: int
+
+
+def _is_stateless_bearer(candidate: Any) -> bool:
+    return isinstance(candidate, BearerTransport) and candidate.families is None
+
+
 def build_session_management_router(auth: AuthSurface, transport: "SessionTransport") -> APIRouter:
     """Build ``GET /sessions``, ``DELETE /sessions/{handle}``, ``POST /logout-all``
     and ``POST /csrf/refresh`` for ``transport``.
 
-    Every route but ``/csrf/refresh`` requires a principal of this session transport,
-    so a bearer credential gets 401 and unsafe verbs are CSRF-checked.
+    Every route but ``/csrf/refresh`` requires a principal of this session transport
+    or of a bearer transport that keeps token families; session callers are
+    CSRF-checked on unsafe verbs. ``GET /security-events`` is built here too.
     """
     router = APIRouter(tags=["auth"])
-    session_principal = auth.current_user(transport=transport.name)
+    bearers = token_families_of(auth.runtime)
+    owner_transports = [transport.name, *(bearer.name for bearer in bearers)]
+    session_principal = auth.current_user(transport=owner_transports)
+
+    def own_credential(principal: Principal) -> tuple[str | None, str | None]:
+        """Return the caller's raw session id and raw family id (one is ``None``)."""
+        session_id = principal.metadata.get("session_id")
+        family_id = principal.metadata.get("family_id")
+        return (
+            session_id if principal.transport == transport.name else None,
+            family_id if isinstance(family_id, str) else None,
+        )
 
     def manager() -> SessionManager:
         if transport.manager is None:
@@ -79,27 +116,58 @@ def build_session_management_router(auth: AuthSurface, transport: "SessionTransp
     async def list_sessions(
         principal: Annotated[Principal, Depends(session_principal)],
     ) -> list[SessionInfo]:
-        """List the caller's live sessions with parsed device info."""
-        rows = await manager().list_for_user(
-            principal.user_id, current_session_id=principal.metadata.get("session_id")
-        )
+        """List the caller's live sessions and token families with device info."""
+        current_session, current_family = own_credential(principal)
+        rows = await manager().list_for_user(principal.user_id, current_session_id=current_session)
+        for bearer in bearers:
+            assert bearer.families is not None
+            current_key = bearer.families.family_key(current_family) if current_family else None
+            for key, family in await bearer.families.live_for_user(principal.user_id):
+                rows.append(
+                    {
+                        "id": family.handle,
+                        "kind": "token",
+                        "device": dict(family.device_info),
+                        "ip": family.ip_address,
+                        "created_at": family.created_at,
+                        "last_activity": family.last_used,
+                        "expires_at": family.expires_at,
+                        "current": current_key is not None and same_text(key, current_key),
+                    }
+                )
+        rows.sort(key=lambda row: row["last_activity"], reverse=True)
         return [SessionInfo(**row) for row in rows]
 
     @router.delete("/sessions/{session_handle:path}")
     async def revoke_session(
         session_handle: str,
+        request: Request,
         response: Response,
         principal: Annotated[Principal, Depends(session_principal)],
     ) -> dict[str, str]:
-        """Revoke one of the caller's sessions by its handle."""
+        """Revoke one of the caller's sessions or token families by its handle."""
         sessions = manager()
+        current_session, _current_family = own_credential(principal)
         # Unknown, malformed and other users' handles share one 404, so nothing leaks.
-        if not await sessions.revoke_by_handle(session_handle, principal.user_id):
-            raise NotFoundException(SESSION_NOT_FOUND)
-        current = principal.metadata.get("session_id")
-        if isinstance(current, str) and same_text(sessions.session_handle(current), session_handle):
-            sessions.clear_session_cookies(response)
-        return {"detail": SESSION_REVOKED}
+        if await sessions.revoke_by_handle(session_handle, principal.user_id):
+            if current_session and same_text(
+                sessions.session_handle(current_session), session_handle
+            ):
+                sessions.clear_session_cookies(response)
+            return {"detail": SESSION_REVOKED}
+        for bearer in bearers:
+            assert bearer.families is not None
+            ended = await bearer.families.revoke_by_handle(session_handle, principal.user_id)
+            if ended is not None:
+                await record_security_event(
+                    auth.runtime,
+                    principal.user_id,
+                    SecurityEventType.TOKEN_FAMILY_ENDED,
+                    request=request,
+                    detail={"handle": ended.handle, "reason": REASON_USER_REVOKED},
+                )
+                return {"detail": SESSION_REVOKED}
+        raise NotFoundException(SESSION_NOT_FOUND)
 
     @router.post(
         "/logout-all",
@@ -109,30 +177,50 @@ def build_session_management_router(auth: AuthSurface, transport: "SessionTransp
         ],
     )
     async def logout_all(
+        request: Request,
         response: Response,
         principal: Annotated[Principal, Depends(session_principal)],
         db: Annotated[Any, Depends(auth.session)],
         keep_current: bool = False,
     ) -> dict[str, Any]:
-        """Sign out of every session; ``keep_current=true`` keeps the caller's.
+        """End every browser session and token family of the caller.
 
-        Without ``keep_current`` the user's ``token_version`` moves too, so bearer
-        tokens end as well; with it, only browser sessions end.
+        ``keep_current=true`` keeps only the caller's own credential. Token families
+        end every bearer credential, so ``token_version`` moves only when a bearer
+        transport is stateless: its tokens are checked against nothing else.
         """
-        sessions = manager()
-        current = principal.metadata.get("session_id")
-        if not keep_current:
+        current_session, current_family = own_credential(principal)
+        if not keep_current and any(_is_stateless_bearer(t) for t in auth.transports):
             # Bumped first: if revoking fails halfway, the new epoch still ends them.
             user = principal.user
             if user is None or user not in db:
                 user = await auth.repo.get_by_id(db, principal.user_id)
             if user is not None:
                 await auth.repo.increment_token_version(db, user)
-        exclude = current if keep_current and isinstance(current, str) else None
-        revoked = await sessions.revoke_all(principal.user_id, exclude=exclude)
+        revoked = await end_user_credentials(
+            auth.runtime,
+            principal.user_id,
+            reason=REASON_USER_REVOKED_ALL,
+            keep_session=current_session if keep_current else None,
+            keep_family=current_family if keep_current else None,
+            request=request,
+        )
         if not keep_current:
-            sessions.clear_session_cookies(response)
+            auth.runtime.clear_cookies(response)
         return {"detail": SIGNED_OUT_EVERYWHERE, "revoked": revoked}
+
+    @router.get("/security-events")
+    async def security_events(
+        principal: Annotated[Principal, Depends(session_principal)],
+        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_EVENTS_PAGE)] = DEFAULT_EVENTS_PAGE,
+    ) -> SecurityEventPage:
+        """Return a page of the caller's security log, newest first."""
+        log = auth.runtime.security_log
+        if log is None:
+            return SecurityEventPage(events=[], total=0, offset=offset, limit=limit)
+        events, total = await log.events(principal.user_id, offset=offset, limit=limit)
+        return SecurityEventPage(events=events, total=total, offset=offset, limit=limit)
 
     @router.post(
         "/csrf/refresh",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -23,6 +24,8 @@ logger = logging.getLogger("crudauth.session")
 
 # A stored session paired with the storage key it lives under.
 StoredSession = tuple[str, SessionData]
+# Called with (user_id, public handle, reason) after a session has ended.
+EndedListener = Callable[[Any, str, str], Awaitable[None]]
 
 
 class SessionRecords:
@@ -35,6 +38,8 @@ class SessionRecords:
     absolute_timeout: timedelta | None
     activity_interval: timedelta
     keys: SessionKeys
+    # Set by the facade to write ended sessions to the security log.
+    ended_listener: EndedListener | None = None
 
     def _now(self) -> datetime:
         """Return the current UTC time; tests override this to move the clock."""
@@ -93,6 +98,16 @@ class SessionRecords:
             return REASON_ABSOLUTE_TIMEOUT
         return None
 
+    def expires_at(self, record: SessionData) -> datetime:
+        """Return when ``record`` ends unless activity slides its idle window first."""
+        if record.metadata.get(REMEMBER_ME_META_KEY):
+            idle_end = record.last_activity + self.remember_me_timeout
+        else:
+            idle_end = record.last_activity + self.session_timeout
+        if self.absolute_timeout is None:
+            return idle_end
+        return min(idle_end, record.created_at + self.absolute_timeout)
+
     async def _end_session(self, key: str, record: SessionData, reason: str) -> bool:
         deleted = await self.storage.delete(key, user_id=record.user_id)
         csrf_key = record.metadata.get(CSRF_TOKEN_ID_META_KEY)
@@ -101,6 +116,7 @@ class SessionRecords:
             await self.csrf_storage.delete(csrf_key)
         if deleted:
             self._log_ended(key, record, reason)
+            await self._notify_ended([(key, record)], reason)
         return deleted
 
     async def _end_sessions(
@@ -120,7 +136,15 @@ class SessionRecords:
         if logger.isEnabledFor(logging.DEBUG):
             for key, record in sessions:
                 self._log_ended(key, record, reason)
+        await self._notify_ended(sessions, reason)
         return deleted
+
+    async def _notify_ended(self, sessions: list[StoredSession], reason: str) -> None:
+        listener = self.ended_listener
+        if listener is None:
+            return
+        for key, record in sessions:
+            await listener(record.user_id, self.keys.handle_for_key(key), reason)
 
     async def _live_sessions(self, user_id: Any) -> list[StoredSession] | None:
         """Return the user's live sessions; ``None`` when the store has no user index.

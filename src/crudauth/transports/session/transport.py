@@ -360,6 +360,9 @@ class SessionTransport(Transport):
             transport=str(metadata.get(LOGIN_TYPE_META_KEY) or self.name),
             session_handle=manager.session_handle(session_id),
         )
+        security_log = self.runtime.security_log
+        if security_log is not None:
+            await security_log.record_sign_in(user, request=request, transport=self.name)
         await self.runtime.hooks.fire(
             "on_after_login", repo.to_dict(user), request=request, context=context
         )

@@ -1,0 +1,119 @@
+"""One revocation model: end a user's browser sessions and token families together.
+
+Every security event that signs a user out (logout-all, a password change or reset,
+an OAuth claim of an existing account, an operator command) calls
+``end_user_credentials``, so no event can end browser sessions and forget the app and
+script tokens of the same user.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from crudauth.security_log import (
+    SECURITY_LOG_PREFIX,
+    SecurityEventType,
+    SecurityLog,
+    SecurityLogConfig,
+    record_security_event,
+    retention_seconds,
+)
+from crudauth.transports.bearer import BearerTransport
+from crudauth.transports.bearer.constants import TOKEN_FAMILY_PREFIX
+from crudauth.transports.session import SessionTransport
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from crudauth.core import AuthRuntime
+    from crudauth.crud_auth import CRUDAuth
+
+__all__ = ["build_credential_tracking", "end_user_credentials", "token_families_of"]
+
+MEMORY_FAMILY_STORE = "token-family store"
+MEMORY_SECURITY_LOG = "security log"
+
+
+def build_credential_tracking(auth: CRUDAuth, config: SecurityLogConfig | None) -> SecurityLog:
+    """Give each bearer transport its family store and build the security log."""
+    for transport in auth.transports:
+        if isinstance(transport, BearerTransport) and not transport.stateless:
+            ttl = transport.refresh_ttl_days * 86400
+            store = auth.auxiliary_storage(TOKEN_FAMILY_PREFIX, ttl, label=MEMORY_FAMILY_STORE)
+            transport.attach_family_store(store)
+
+    config = config or SecurityLogConfig()
+    log_store = auth.auxiliary_storage(
+        SECURITY_LOG_PREFIX, retention_seconds(config), label=MEMORY_SECURITY_LOG
+    )
+    security_log = SecurityLog(log_store, auth.runtime, config)
+    auth.runtime.security_log = security_log
+
+    for transport in auth.transports:
+        if isinstance(transport, SessionTransport) and transport.manager is not None:
+            transport.manager.ended_listener = _session_listener(auth.runtime)
+    return security_log
+
+
+def _session_listener(runtime: AuthRuntime) -> Any:
+    async def on_session_ended(user_id: Any, handle: str, reason: str) -> None:
+        await record_security_event(
+            runtime,
+            user_id,
+            SecurityEventType.SESSION_ENDED,
+            detail={"handle": handle, "reason": reason},
+        )
+
+    return on_session_ended
+
+
+def token_families_of(runtime: AuthRuntime) -> list[BearerTransport]:
+    """Return the bearer transports that keep token families."""
+    return [
+        transport
+        for transport in runtime.transports
+        if isinstance(transport, BearerTransport) and transport.families is not None
+    ]
+
+
+async def end_user_credentials(
+    runtime: AuthRuntime,
+    user_id: Any,
+    *,
+    reason: str,
+    keep_session: str | None = None,
+    keep_family: str | None = None,
+    request: Request | None = None,
+) -> int:
+    """End the user's sessions and token families but the kept ones; return the count.
+
+    ``keep_session`` is a raw session id and ``keep_family`` a raw family id: the
+    caller's own credential when the event keeps it. Each ended family is written to
+    the security log with ``reason``; sessions are logged by the session manager.
+    """
+    ended = 0
+    for transport in runtime.transports:
+        if isinstance(transport, SessionTransport) and transport.manager is not None:
+            ended += await transport.manager.terminate_all_user_sessions(
+                user_id, reason=reason, exclude=keep_session
+            )
+    for bearer in token_families_of(runtime):
+        assert bearer.families is not None
+        records = await bearer.families.revoke_all(user_id, exclude=keep_family)
+        ended += len(records)
+        for record in records:
+            await record_security_event(
+                runtime,
+                user_id,
+                SecurityEventType.TOKEN_FAMILY_ENDED,
+                request=request,
+                detail={"handle": record.handle, "reason": reason},
+            )
+    return ended
+
+
+async def rebind_family(runtime: AuthRuntime, family_id: str, token_version: int) -> None:
+    """Bind the caller's family to a new credential epoch so it survives the bump."""
+    for bearer in token_families_of(runtime):
+        assert bearer.families is not None
+        await bearer.families.rebind(family_id, token_version)

@@ -1,0 +1,275 @@
+"""The per-user security log: sign-ins, new devices, credential changes, ended sessions.
+
+Events are kept in the storage port (memory, Redis or the database, like every other
+piece of server-side state) as one capped list per user, and each is also handed to the
+``on_security_event`` hook. An event carries the event type, time, IP address, parsed
+device and plain details such as a reason or a public session handle. It never carries
+a password, token, cookie value or session id.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+from crudauth.constants import USER_AGENT_MAX_LENGTH
+from crudauth.hooks import HookContext
+from crudauth.transports.session.useragent import parse_user_agent
+from crudauth.utils.http import get_client_ip
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from crudauth.core import AuthRuntime
+    from crudauth.storage.base import AbstractSessionStorage
+
+__all__ = [
+    "SecurityEvent",
+    "SecurityEventType",
+    "SecurityLog",
+    "SecurityLogConfig",
+]
+
+logger = logging.getLogger("crudauth.security")
+
+SECURITY_LOG_PREFIX = "security_log:"
+SECONDS_PER_DAY = 86400
+EVENT_ID_BYTES = 8
+
+
+class SecurityEventType:
+    """The ``type`` values of security events."""
+
+    SIGN_IN = "sign_in"
+    SIGN_IN_FAILED = "sign_in_failed"
+    NEW_DEVICE = "new_device"
+    PASSWORD_CHANGED = "password_changed"
+    PASSWORD_RESET = "password_reset"
+    EMAIL_CHANGED = "email_changed"
+    SESSION_ENDED = "session_ended"
+    TOKEN_FAMILY_ENDED = "token_family_ended"
+    REFRESH_TOKEN_REUSED = "refresh_token_reused"
+    MFA_ENABLED = "mfa_enabled"
+    MFA_DISABLED = "mfa_disabled"
+    RECOVERY_CODE_USED = "recovery_code_used"
+
+
+@dataclass(frozen=True)
+class SecurityLogConfig:
+    """Retention and new-device settings of the security log.
+
+    Args:
+        retention_days: How long a user's log is kept after its last event, and the
+            age past which single events are dropped.
+        max_events_per_user: The newest events kept per user; older ones are dropped.
+        new_device_window_days: A sign-in from a browser and OS pair not seen in this
+            many days fires ``on_new_device_sign_in``. It cannot exceed
+            ``retention_days``, because the log is what remembers devices.
+    """
+
+    retention_days: int = 90
+    max_events_per_user: int = 200
+    new_device_window_days: int = 90
+
+    def __post_init__(self) -> None:
+        for name in ("retention_days", "max_events_per_user", "new_device_window_days"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"SecurityLogConfig.{name} must be 1 or more, not {value!r}")
+        if self.new_device_window_days > self.retention_days:
+            raise ValueError(
+                "SecurityLogConfig.new_device_window_days must not exceed retention_days: "
+                "devices are remembered only as long as the log keeps events"
+            )
+
+
+class SecurityEvent(BaseModel):
+    """One entry of a user's security log."""
+
+    id: str
+    type: str
+    at: datetime
+    ip_address: str | None = None
+    device: dict[str, Any] = Field(default_factory=dict)
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class SecurityEventList(BaseModel):
+    """Stored form of one user's log, newest event first."""
+
+    user_id: Any
+    events: list[SecurityEvent] = Field(default_factory=list)
+
+
+class SecurityLog:
+    """Record, read and publish a user's security events."""
+
+    def __init__(
+        self,
+        storage: AbstractSessionStorage[Any],
+        runtime: AuthRuntime,
+        config: SecurityLogConfig | None = None,
+    ) -> None:
+        self.storage = storage
+        self.runtime = runtime
+        self.config = config or SecurityLogConfig()
+        self.retention = timedelta(days=self.config.retention_days)
+
+    def _now(self) -> datetime:
+        """Return the current UTC time; tests override this to move the clock."""
+        return datetime.now(timezone.utc)
+
+    @staticmethod
+    def _key(user_id: Any) -> str:
+        return f"user:{user_id}"
+
+    async def record(
+        self,
+        user_id: Any,
+        event_type: str,
+        *,
+        request: Request | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> SecurityEvent:
+        """Append an event to the user's log and fire ``on_security_event``.
+
+        ``detail`` must hold plain facts only (reasons, handles, counts); callers never
+        pass a secret. Returns the stored event.
+        """
+        ip_address, device = self._request_facts(request)
+        event = SecurityEvent(
+            id=secrets.token_hex(EVENT_ID_BYTES),
+            type=event_type,
+            at=self._now(),
+            ip_address=ip_address,
+            device=device,
+            detail=dict(detail or {}),
+        )
+        await self._append(user_id, event)
+        logger.info(
+            "security event type=%s user_id=%s",
+            event_type,
+            user_id,
+            extra={"event": event_type, "user_id": user_id},
+        )
+        context = HookContext(ip_address=ip_address, request=request)
+        await self.runtime.hooks.fire(
+            "on_security_event", user_id, event.model_dump(mode="json"), context=context
+        )
+        return event
+
+    async def _append(self, user_id: Any, event: SecurityEvent) -> None:
+        key = self._key(user_id)
+        ttl = int(self.retention.total_seconds())
+        cutoff = event.at - self.retention
+        cap = self.config.max_events_per_user
+
+        def prepend(stored: SecurityEventList) -> None:
+            kept = [old for old in stored.events if old.at > cutoff and old.id != event.id]
+            stored.events = [event, *kept][:cap]
+
+        # Two tries cover a first write racing another first write for the same user.
+        for _attempt in range(2):
+            if await self.storage.modify(key, SecurityEventList, prepend, expiration=ttl):
+                return
+            fresh = SecurityEventList(user_id=user_id, events=[event])
+            if await self.storage.set_if_absent(key, fresh, expiration=ttl):
+                return
+        logger.warning("security event dropped: user_id=%s type=%s", user_id, event.type)
+
+    async def events(
+        self, user_id: Any, *, offset: int = 0, limit: int = 50
+    ) -> tuple[list[SecurityEvent], int]:
+        """Return a page of the user's events, newest first, and the total count."""
+        stored: SecurityEventList | None = await self.storage.get(
+            self._key(user_id), SecurityEventList
+        )
+        if stored is None:
+            return [], 0
+        cutoff = self._now() - self.retention
+        live = [event for event in stored.events if event.at > cutoff]
+        return live[offset : offset + limit], len(live)
+
+    async def is_new_device(self, user_id: Any, device: Mapping[str, Any]) -> bool:
+        """Return whether this browser and OS pair is unseen within the window."""
+        stored: SecurityEventList | None = await self.storage.get(
+            self._key(user_id), SecurityEventList
+        )
+        if stored is None:
+            return True
+        cutoff = self._now() - timedelta(days=self.config.new_device_window_days)
+        browser, system = device.get("browser"), device.get("os")
+        return not any(
+            event.type == SecurityEventType.SIGN_IN
+            and event.at > cutoff
+            and event.device.get("browser") == browser
+            and event.device.get("os") == system
+            for event in stored.events
+        )
+
+    async def record_sign_in(
+        self, user: Any, *, request: Request | None, transport: str, method: str = "password"
+    ) -> None:
+        """Record a sign-in, firing ``on_new_device_sign_in`` for an unseen device."""
+        repo = self.runtime.repo
+        user_id = repo.user_id(user)
+        ip_address, device = self._request_facts(request)
+        is_new = await self.is_new_device(user_id, device)
+        await self.record(
+            user_id,
+            SecurityEventType.SIGN_IN,
+            request=request,
+            detail={"transport": transport, "method": method},
+        )
+        if not is_new:
+            return
+        await self.record(
+            user_id, SecurityEventType.NEW_DEVICE, request=request, detail={"transport": transport}
+        )
+        user_agent = request.headers.get("user-agent") if request is not None else None
+        context = HookContext(
+            ip_address=ip_address,
+            user_agent=user_agent[:USER_AGENT_MAX_LENGTH] if user_agent else None,
+            transport=transport,
+            request=request,
+        )
+        await self.runtime.hooks.fire(
+            "on_new_device_sign_in",
+            repo.to_dict(user),
+            device=device,
+            ip_address=ip_address,
+            context=context,
+        )
+
+    def _request_facts(self, request: Request | None) -> tuple[str | None, dict[str, Any]]:
+        if request is None:
+            return None, {}
+        ip_address = get_client_ip(request, self.runtime.trusted_proxy_hops)
+        user_agent = request.headers.get("user-agent", "")[:USER_AGENT_MAX_LENGTH]
+        info = parse_user_agent(user_agent)
+        return ip_address or None, {"browser": info.browser, "os": info.os, "device": info.device}
+
+
+async def record_security_event(
+    runtime: AuthRuntime,
+    user_id: Any,
+    event_type: str,
+    *,
+    request: Request | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    """Record an event when the runtime has a security log; do nothing otherwise."""
+    log: SecurityLog | None = getattr(runtime, "security_log", None)
+    if log is not None and user_id is not None:
+        await log.record(user_id, event_type, request=request, detail=detail)
+
+
+def retention_seconds(config: SecurityLogConfig) -> int:
+    """Return the store TTL of a user's log for ``config``."""
+    return config.retention_days * SECONDS_PER_DAY

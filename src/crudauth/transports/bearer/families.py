@@ -1,0 +1,307 @@
+"""Token families: the server-side record of one bearer device and its refresh chain.
+
+A ``/token`` sign-in starts a family. The refresh token names the family and the
+current rotation; each ``/refresh`` replaces the rotation. The store keeps only HMAC
+digests: the record's key is an HMAC of the family id and the rotation fields are HMACs
+of rotation ids, so someone who reads the store cannot present what they read.
+
+The next rotation id is derived from the presented one with the key secret. Two
+refreshes that race from one client therefore get the same new refresh token, and the
+family never forks.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from crudauth.storage.base import AbstractSessionStorage
+from crudauth.transports.session.keys import same_text
+
+__all__ = ["FamilyRotation", "TokenFamilies", "TokenFamily"]
+
+logger = logging.getLogger("crudauth.security")
+
+FAMILY_KEY_CONTEXT = b"crudauth.token-family:"
+ROTATION_DIGEST_CONTEXT = b"crudauth.token-rotation:"
+NEXT_ROTATION_CONTEXT = b"crudauth.token-next-rotation:"
+FAMILY_ID_BYTES = 24
+HANDLE_BYTES = 16
+
+# A stored family paired with the storage key it lives under.
+StoredFamily = tuple[str, "TokenFamily"]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class TokenFamily(BaseModel):
+    """Stored record of one token family (one signed-in app or script).
+
+    ``handle`` is the public id shown in device lists. ``rotation_digest`` is the HMAC
+    of the current rotation id; ``previous_digest`` and ``rotated_at`` serve the grace
+    window. ``token_version`` is the user's credential epoch the family is bound to.
+    """
+
+    user_id: Any
+    handle: str
+    ip_address: str = ""
+    user_agent: str = ""
+    device_info: dict[str, Any] = Field(default_factory=dict)
+    scopes: list[str] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=_utc_now)
+    last_used: datetime = Field(default_factory=_utc_now)
+    expires_at: datetime
+    token_version: int | None = None
+    rotation_digest: str
+    previous_digest: str | None = None
+    rotated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FamilyRotation:
+    """Outcome of presenting a refresh token to ``TokenFamilies.rotate``.
+
+    ``status`` is ``"rotated"`` (a new rotation id), ``"grace"`` (a racing refresh of
+    the rotation just replaced, answered with the same new id), ``"reused"`` (a rotated
+    refresh token outside the grace window; the family is now revoked) or
+    ``"missing"`` (no live family).
+    """
+
+    status: Literal["rotated", "grace", "reused", "missing"]
+    rotation_id: str | None = None
+    family: TokenFamily | None = None
+
+
+class TokenFamilies:
+    """Create, rotate, list and revoke token families in a storage-port store.
+
+    ``ttl_seconds`` is the refresh lifetime: every rotation moves the family's expiry to
+    that far from now. ``grace_seconds`` is how long the rotation just replaced may
+    still be presented by a racing refresh.
+    """
+
+    def __init__(
+        self,
+        storage: AbstractSessionStorage[Any],
+        *,
+        key_secret: str,
+        ttl_seconds: int,
+        grace_seconds: float,
+    ) -> None:
+        self.storage = storage
+        self.ttl_seconds = ttl_seconds
+        self.grace = timedelta(seconds=grace_seconds)
+        # NOTE: keys derive from the current secret only; a key rotation that must keep
+        # families alive needs the previous keys tried here as well.
+        self._secret = key_secret.encode()
+
+    def _now(self) -> datetime:
+        """Return the current UTC time; tests override this to move the clock."""
+        return datetime.now(timezone.utc)
+
+    # -- keys and digests ------------------------------------------------------------
+
+    def family_key(self, family_id: str) -> str:
+        """Return the storage key of a raw family id."""
+        return self._mac(FAMILY_KEY_CONTEXT, family_id)
+
+    def _rotation_digest(self, family_id: str, rotation_id: str) -> str:
+        return self._mac(ROTATION_DIGEST_CONTEXT, f"{family_id}:{rotation_id}")
+
+    def _next_rotation_id(self, family_id: str, rotation_id: str) -> str:
+        digest = hmac.new(
+            self._secret,
+            NEXT_ROTATION_CONTEXT + f"{family_id}:{rotation_id}".encode(),
+            hashlib.sha256,
+        ).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def _mac(self, context: bytes, value: str) -> str:
+        message = context + value.encode("utf-8", "surrogateescape")
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def start(
+        self,
+        user_id: Any,
+        *,
+        scopes: list[str],
+        token_version: int | None,
+        ip_address: str = "",
+        user_agent: str = "",
+        device_info: dict[str, Any] | None = None,
+    ) -> tuple[str, str, TokenFamily]:
+        """Store a new family; return its raw id, first rotation id and record."""
+        family_id = secrets.token_urlsafe(FAMILY_ID_BYTES)
+        rotation_id = secrets.token_urlsafe(FAMILY_ID_BYTES)
+        now = self._now()
+        record = TokenFamily(
+            user_id=user_id,
+            handle=secrets.token_hex(HANDLE_BYTES),
+            ip_address=ip_address,
+            user_agent=user_agent,
+            device_info=dict(device_info or {}),
+            scopes=scopes,
+            created_at=now,
+            last_used=now,
+            expires_at=now + timedelta(seconds=self.ttl_seconds),
+            token_version=token_version,
+            rotation_digest=self._rotation_digest(family_id, rotation_id),
+        )
+        await self.storage.create(
+            record, session_id=self.family_key(family_id), expiration=self.ttl_seconds
+        )
+        return family_id, rotation_id, record
+
+    async def get_live(self, family_id: str) -> TokenFamily | None:
+        """Return the live family of ``family_id`` in one store read, else ``None``."""
+        if not family_id:
+            return None
+        record: TokenFamily | None = await self.storage.get(self.family_key(family_id), TokenFamily)
+        if record is None or record.expires_at <= self._now():
+            return None
+        return record
+
+    async def rotate(self, family_id: str, rotation_id: str) -> FamilyRotation:
+        """Replace the family's rotation if ``rotation_id`` is its current one.
+
+        A refresh token rotated longer ago than the grace window means two holders
+        share the chain, so the family is revoked and ``"reused"`` returned.
+        """
+        key = self.family_key(family_id)
+        presented = self._rotation_digest(family_id, rotation_id)
+        successor = self._next_rotation_id(family_id, rotation_id)
+        successor_digest = self._rotation_digest(family_id, successor)
+        now = self._now()
+        outcome: list[Literal["rotated", "grace", "reused", "missing"]] = []
+
+        def advance(record: TokenFamily) -> None:
+            # modify may run this more than once: the outcome of the last run counts.
+            outcome.clear()
+            if record.expires_at <= now:
+                # An expired family is never extended by a late refresh.
+                outcome.append("missing")
+            elif same_text(record.rotation_digest, presented):
+                record.previous_digest = record.rotation_digest
+                record.rotation_digest = successor_digest
+                record.rotated_at = now
+                record.last_used = now
+                record.expires_at = now + timedelta(seconds=self.ttl_seconds)
+                outcome.append("rotated")
+            elif self._within_grace(record, presented, successor_digest, now):
+                outcome.append("grace")
+            else:
+                outcome.append("reused")
+
+        record: TokenFamily | None = await self.storage.modify(
+            key, TokenFamily, advance, expiration=self.ttl_seconds
+        )
+        if record is None or not outcome or outcome[0] == "missing":
+            return FamilyRotation("missing")
+        status = outcome[0]
+        if status == "reused":
+            await self.storage.delete(key, user_id=record.user_id)
+            return FamilyRotation("reused", family=record)
+        return FamilyRotation(status, rotation_id=successor, family=record)
+
+    def _within_grace(
+        self, record: TokenFamily, presented: str, successor_digest: str, now: datetime
+    ) -> bool:
+        """Return whether ``presented`` is the rotation replaced within the grace time.
+
+        The current rotation must also be the one derived from it; otherwise the
+        family moved on twice since, and the presented token is stale.
+        """
+        if record.previous_digest is None or record.rotated_at is None:
+            return False
+        if now - record.rotated_at > self.grace:
+            return False
+        return same_text(record.previous_digest, presented) and same_text(
+            record.rotation_digest, successor_digest
+        )
+
+    async def rebind(self, family_id: str, token_version: int) -> bool:
+        """Bind a live family to the credential epoch ``token_version``."""
+
+        def bind(record: TokenFamily) -> None:
+            record.token_version = token_version
+
+        updated = await self.storage.modify(
+            self.family_key(family_id), TokenFamily, bind, reset_expiration=False
+        )
+        return updated is not None
+
+    # -- per-user views --------------------------------------------------------------
+
+    async def live_for_user(self, user_id: Any) -> list[StoredFamily]:
+        """Return the user's live families; index entries of dead ones are pruned."""
+        try:
+            keys = list(dict.fromkeys(await self.storage.get_user_sessions(user_id)))
+        except NotImplementedError:
+            return []
+        if not keys:
+            return []
+        records = await self.storage.get_many(keys, TokenFamily)
+        owner = str(user_id)
+        now = self._now()
+        live: list[StoredFamily] = []
+        dead: list[str] = []
+        for key, record in zip(keys, records, strict=True):
+            if record is None or record.expires_at <= now:
+                dead.append(key)
+            # A stale index entry must never expose another user's family.
+            elif str(record.user_id) == owner:
+                live.append((key, record))
+        if dead:
+            await self.storage.delete_many(dead, user_id=user_id)
+        return live
+
+    async def revoke(self, family_id: str) -> TokenFamily | None:
+        """End the family of a raw id; return the ended record, or ``None``."""
+        if not family_id:
+            return None
+        key = self.family_key(family_id)
+        record: TokenFamily | None = await self.storage.get(key, TokenFamily)
+        if record is None:
+            return None
+        if not await self.storage.delete(key, user_id=record.user_id):
+            return None
+        return record
+
+    async def revoke_by_handle(self, handle: str, owner_id: Any) -> TokenFamily | None:
+        """End the family of ``owner_id`` whose public handle is ``handle``.
+
+        Only the owner's families are searched, so a foreign or unknown handle gives
+        ``None`` exactly like a missing one.
+        """
+        if not handle:
+            return None
+        for key, record in await self.live_for_user(owner_id):
+            if same_text(record.handle, handle):
+                if await self.storage.delete(key, user_id=owner_id):
+                    return record
+                return None
+        return None
+
+    async def revoke_all(self, user_id: Any, *, exclude: str | None = None) -> list[TokenFamily]:
+        """End every live family of the user except the raw family id ``exclude``."""
+        families = await self.live_for_user(user_id)
+        kept = self.family_key(exclude) if exclude else None
+        victims = [
+            (key, record) for key, record in families if kept is None or not same_text(key, kept)
+        ]
+        if not victims:
+            return []
+        await self.storage.delete_many([key for key, _ in victims], user_id=user_id)
+        return [record for _, record in victims]
