@@ -61,6 +61,8 @@ from crudauth.sudo import SudoConfig, SudoManager, build_require_sudo, build_sud
 from crudauth.transports.bearer import BearerTransport
 from crudauth.transports.session import SessionManager, SessionTransport
 from crudauth.transports.session.management import build_session_management_router
+from crudauth.utils.hashers import DEFAULT_PASSWORD_HASHER, PasswordHasher
+from crudauth.utils.password_hashing import PasswordHashing
 from crudauth.utils.route_conventions import finish_routes
 from crudauth.wiring import build_auxiliary_storage
 
@@ -135,6 +137,10 @@ class CRUDAuth:
         legacy_verifiers: Sequence[Callable[[str, str], bool]] | None = None,
         fresh_sign_in_seconds: int = DEFAULT_FRESH_SIGN_IN_SECONDS,
         security_log: SecurityLogConfig | None = None,
+        password_hasher: str | PasswordHasher = DEFAULT_PASSWORD_HASHER,
+        password_pepper: str | None = None,
+        previous_password_peppers: Sequence[str] = (),
+        previous_secret_keys: Sequence[str] = (),
     ) -> None:
         if not SECRET_KEY:
             raise ValueError("SECRET_KEY is required")
@@ -216,6 +222,10 @@ class CRUDAuth:
             transports=self.transports,
             database_store=database_store,
             legacy_verifiers=tuple(legacy_verifiers or ()),
+            previous_secret_keys=_check_previous_keys(SECRET_KEY, previous_secret_keys),
+            passwords=PasswordHashing(
+                password_hasher, pepper=password_pepper, previous_peppers=previous_password_peppers
+            ),
         )
         for transport in self.transports:
             transport.bind(self.runtime)
@@ -238,6 +248,7 @@ class CRUDAuth:
             backend=self._rate_limiter,
             hooks=self.hooks,
             mfa=self._mfa,
+            passwords=self.runtime.passwords,
         )
         self._emails = build_email_service(self, email, channels)
         self.runtime.email_service = self._emails
@@ -597,6 +608,19 @@ class CRUDAuth:
                 first_error = first_error or exc
         if first_error is not None:
             raise first_error
+
+
+def _check_previous_keys(current: str, previous: Sequence[str]) -> tuple[str, ...]:
+    """Return the retired keys as a tuple after checking each is a usable string."""
+    if isinstance(previous, str):
+        raise ValueError("previous_secret_keys must be a list of keys, not one string")
+    keys = tuple(previous)
+    for key in keys:
+        if not isinstance(key, str) or not key:
+            raise ValueError("previous_secret_keys must contain non-empty strings")
+        if key == current:
+            raise ValueError("previous_secret_keys must not contain the current SECRET_KEY")
+    return keys
 
 
 def _refuse_unbuilt(name: str, value: Any) -> None:
