@@ -39,9 +39,10 @@ CONCURRENT_LOGINS = 20
 
 
 def throughput_scenarios(port: int, client: BenchClient) -> dict[str, tuple[str, dict[str, str]]]:
-    """Set up the reader's 21 sessions and a bearer token; return path and headers."""
+    """Set up the reader's 21 sessions and a bearer token; return paths and headers."""
     seeded = client.seed("reader", LISTED_SESSIONS)
-    tokens, _ = client.login("reader", PASSWORD, path="/token")
+    # Another user's token, because the device list also shows token sign-ins.
+    tokens, _ = client.login("signer", PASSWORD, path="/token")
     bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
     listed, _ = client.request("GET", "/sessions", headers=cookie_headers(seeded))
     if len(listed) != LISTED_SESSIONS:
