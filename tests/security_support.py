@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from crudauth import SessionTransport
+from crudauth.storage import DatabaseStore
 from oauth_support import fake_provider_module
+from recovery_support import REDIS_URL
 
 
 def identity(**changes: Any) -> Any:
@@ -68,3 +77,64 @@ def full_kwargs() -> dict[str, Any]:
         "transports": [SessionTransport(management_routes=True), BearerTransport(refresh="body")],
         "email": EmailConfig(sender=RecordingSender(), frontend_url=FRONTEND),
     }
+
+
+def backend_params() -> list[Any]:
+    return [
+        "memory",
+        pytest.param(
+            "redis",
+            marks=[pytest.mark.redis, pytest.mark.skipif(REDIS_URL is None, reason="no Redis")],
+        ),
+        "database",
+    ]
+
+
+@pytest.fixture(params=backend_params())
+async def backend(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Callable[..., dict[str, Any]]]:
+    """Return ``kwargs(**transport_options)``: store settings for one backend.
+
+    The result holds ``transports`` (a managed session transport) plus the store
+    arguments of ``CRUDAuth``, all under a name space of their own.
+    """
+    kind = str(request.param)
+    namespace = f"sec{uuid.uuid4().hex[:10]}"
+    engines: list[Any] = []
+    stores: list[Any] = []
+
+    def kwargs(**options: Any) -> dict[str, Any]:
+        options.setdefault("management_routes", True)
+        result: dict[str, Any] = {}
+        if kind == "redis":
+            options.setdefault("storage_prefix", f"{namespace}:session:")
+            options.setdefault("csrf_storage_prefix", f"{namespace}:csrf:")
+            result.update(redis_url=REDIS_URL, rate_limit_prefix=f"{namespace}:rl:")
+        elif kind == "database":
+            engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'store.sqlite3'}")
+            engines.append(engine)
+            store = DatabaseStore(
+                engine,
+                metadata=MetaData(),
+                store_table=f"{namespace}_store",
+                counter_table=f"{namespace}_counters",
+            )
+            stores.append(store)
+            result["database_store"] = store
+        result["transports"] = [SessionTransport(**options)]
+        return result
+
+    kwargs.kind = kind  # type: ignore[attr-defined]
+    kwargs.stores = stores  # type: ignore[attr-defined]
+    yield kwargs
+    if kind == "redis":
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(REDIS_URL or "")
+        keys = [key async for key in client.scan_iter(match=f"{namespace}:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+    for engine in engines:
+        await engine.dispose()

@@ -7,20 +7,16 @@ raised limits, so a scenario turns off only what it tests.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import MetaData
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from crudauth import BearerTransport, EmailConfig, SessionTransport
 from crudauth.ratelimit import LockoutConfig, RateLimit
-from crudauth.storage import DatabaseStore
 from oauth_support import CLIENT_ID, CLIENT_SECRET, fake_provider_module, oidc_model, oidc_settings
-from recovery_support import FRONTEND, REDIS_URL, RecordingSender
+from recovery_support import FRONTEND, RecordingSender
+from security_support import backend
 from support import BOB
 
 ROOMY = RateLimit(1000, 3600)
@@ -98,62 +94,4 @@ def secure_app(make_app: Any, fake: Any) -> SecureFactory:
     return build
 
 
-def backend_params() -> list[Any]:
-    return [
-        "memory",
-        pytest.param(
-            "redis",
-            marks=[pytest.mark.redis, pytest.mark.skipif(REDIS_URL is None, reason="no Redis")],
-        ),
-        "database",
-    ]
-
-
-@pytest.fixture(params=backend_params())
-async def backend(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[Callable[..., dict[str, Any]]]:
-    """Return ``kwargs(**transport_options)``: store settings for one backend.
-
-    The result holds ``transports`` (a managed session transport) plus the store
-    arguments of ``CRUDAuth``, all under a name space of their own.
-    """
-    kind = str(request.param)
-    namespace = f"sec{uuid.uuid4().hex[:10]}"
-    engines: list[Any] = []
-    stores: list[Any] = []
-
-    def kwargs(**options: Any) -> dict[str, Any]:
-        options.setdefault("management_routes", True)
-        result: dict[str, Any] = {}
-        if kind == "redis":
-            options.setdefault("storage_prefix", f"{namespace}:session:")
-            options.setdefault("csrf_storage_prefix", f"{namespace}:csrf:")
-            result.update(redis_url=REDIS_URL, rate_limit_prefix=f"{namespace}:rl:")
-        elif kind == "database":
-            engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'store.sqlite3'}")
-            engines.append(engine)
-            store = DatabaseStore(
-                engine,
-                metadata=MetaData(),
-                store_table=f"{namespace}_store",
-                counter_table=f"{namespace}_counters",
-            )
-            stores.append(store)
-            result["database_store"] = store
-        result["transports"] = [SessionTransport(**options)]
-        return result
-
-    kwargs.kind = kind  # type: ignore[attr-defined]
-    kwargs.stores = stores  # type: ignore[attr-defined]
-    yield kwargs
-    if kind == "redis":
-        import redis.asyncio as aioredis
-
-        client = aioredis.Redis.from_url(REDIS_URL or "")
-        keys = [key async for key in client.scan_iter(match=f"{namespace}:*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
-    for engine in engines:
-        await engine.dispose()
+__all__ = ["backend"]

@@ -104,11 +104,19 @@ class SessionDevices(SessionRecords):
         ]
         return await self._end_sessions(victims, reason, user_id=user_id)
 
-    async def _enforce_session_cap(self, user_id: Any) -> None:
-        """Evict least recently active sessions so one more fits under the cap."""
+    async def _enforce_session_cap(self, user_id: Any, keep: str | None = None) -> None:
+        """Evict least recently active sessions so the user's count fits the cap.
+
+        Without ``keep`` the check runs before a write and leaves room for one more.
+        With ``keep`` (the key just written) it runs after the write, spares that
+        session and trims to the cap. Concurrent logins each pass the first check
+        before any of them writes, so only the second one holds the cap under a race.
+        """
         sessions = await self._live_sessions(user_id)
-        if not sessions or len(sessions) < self.max_sessions:
+        allowed = self.max_sessions if keep is not None else self.max_sessions - 1
+        if not sessions or len(sessions) <= allowed:
             return
-        by_activity = sorted(sessions, key=lambda stored: stored[1].last_activity)
-        victims: list[StoredSession] = by_activity[: len(sessions) - self.max_sessions + 1]
+        others = [stored for stored in sessions if keep is None or not same_text(stored[0], keep)]
+        by_activity = sorted(others, key=lambda stored: stored[1].last_activity)
+        victims: list[StoredSession] = by_activity[: len(sessions) - allowed]
         await self._end_sessions(victims, REASON_LIMIT, user_id=user_id)

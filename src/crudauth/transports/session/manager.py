@@ -156,6 +156,9 @@ class SessionManager(SessionDevices, CSRFTokens, SessionCookies):
             if csrf_key is not None:
                 await self._discard_csrf_token(csrf_key)
             raise
+        # Parallel logins all pass the check above before any writes, so the cap is
+        # applied again once this session exists.
+        await self._enforce_session_cap(user_id, keep=session_key)
         return session_id, csrf_token
 
     async def validate_session(
