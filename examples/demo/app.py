@@ -32,13 +32,14 @@ from deployment import create_tables, name_worker, secret_key, shared_state, wor
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import HTMLResponse
 from oidc import oidc_settings, sign_in_links
-from outbox import OutboxBase, OutboxSender, build_outbox_router
+from outbox import OutboxBase, OutboxSender, build_outbox_router, new_device_notifier
 from pydantic import BaseModel, Field
 from sqlalchemy import String
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crudauth import (
+    AuthHooks,
     BearerTransport,
     CookieConfig,
     CRUDAuth,
@@ -127,6 +128,8 @@ auth = CRUDAuth(
     transports=[SessionTransport(management_routes=True), BearerTransport(refresh="body")],
     # secure=False only because the demo serves plain http on localhost; never ship it.
     cookies=CookieConfig(secure=False),
+    # A sign-in from an unseen browser and OS leaves a "was this you?" message.
+    hooks=AuthHooks(on_new_device_sign_in=new_device_notifier(SessionLocal)),
     mfa=MfaConfig(issuer="crudauth demo", encryption_key=mfa_key(DATA_DIR)),
     # Host-less links by default, so they open on whatever port the demo serves.
     email=EmailConfig(

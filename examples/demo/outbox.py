@@ -61,6 +61,34 @@ class OutboxSender(EmailSender):
             await db.commit()
 
 
+def new_device_notifier(sessionmaker: async_sessionmaker[AsyncSession]) -> Any:
+    """Build an ``on_new_device_sign_in`` hook that stores a "was this you?" message."""
+
+    async def on_new_device_sign_in(
+        user: dict[str, Any], *, device: dict[str, Any], ip_address: str | None, **_: Any
+    ) -> None:
+        if not user.get("email"):
+            return
+        where = f"{device.get('browser', 'Unknown')} on {device.get('os', 'Unknown')}"
+        body = (
+            f"Your account was just signed in to from {where} (IP {ip_address or 'unknown'}). "
+            "Was this you? If not, change your password and sign out everywhere."
+        )
+        async with sessionmaker() as db:
+            db.add(
+                OutboxMessage(
+                    recipient=user["email"],
+                    subject="New sign-in: was this you?",
+                    kind="new_device",
+                    body=body,
+                    link="/account",
+                )
+            )
+            await db.commit()
+
+    return on_new_device_sign_in
+
+
 def _render(messages: list[OutboxMessage]) -> str:
     rows = []
     for message in messages:

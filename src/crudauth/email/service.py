@@ -202,6 +202,10 @@ class EmailFlowService:
             raise BadRequestException(TOKEN_ALREADY_USED)
 
     async def _fire(self, name: str, db: AsyncSession, user: Any) -> Any:
+        if name == "on_after_email_changed" and self.runtime is not None:
+            await record_security_event(
+                self.runtime, self.repo.user_id(user), SecurityEventType.EMAIL_CHANGED
+            )
         if not await self.hooks.fire(name, self.repo.to_dict(user), db=db, context=HookContext()):
             # Only the hook's uncommitted work is lost: crudauth committed first.
             await db.rollback()

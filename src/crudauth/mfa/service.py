@@ -28,6 +28,7 @@ from crudauth.mfa.recovery import (
     load_hashes,
 )
 from crudauth.mfa.totp import generate_secret, matching_step, normalize_code, provisioning_uri
+from crudauth.security_log import SecurityEventType, record_security_event
 from crudauth.storage.base import AbstractSessionStorage
 
 if TYPE_CHECKING:
@@ -41,6 +42,14 @@ logger = logging.getLogger("crudauth.mfa")
 
 # Compare-and-set tries when consuming a recovery code races with another change.
 RECOVERY_CODE_CLAIM_ATTEMPTS = 3
+
+
+# Hook name -> the security-log event written with it.
+_SECURITY_EVENTS = {
+    "on_after_mfa_enabled": SecurityEventType.MFA_ENABLED,
+    "on_after_mfa_disabled": SecurityEventType.MFA_DISABLED,
+    "on_after_recovery_code_used": SecurityEventType.RECOVERY_CODE_USED,
+}
 
 
 class MfaService(MfaChallenges):
@@ -325,7 +334,13 @@ class MfaService(MfaChallenges):
     async def _fire(
         self, name: str, db: AsyncSession, user: Any, context: HookContext | None
     ) -> Any:
-        """Fire a hook that gets ``db``; roll back only its own work when it raised."""
+        """Fire a hook that gets ``db``; roll back only its own work when it raised.
+
+        The change is written to the security log first.
+        """
+        event_type = _SECURITY_EVENTS.get(name)
+        if event_type is not None:
+            await record_security_event(self.runtime, self.repo.user_id(user), event_type)
         if not await self.hooks.fire(
             name, self.repo.to_dict(user), db=db, context=context or HookContext()
         ):

@@ -171,9 +171,9 @@ def build_session_management_router(auth: AuthSurface, transport: "SessionTransp
 
     @router.post(
         "/logout-all",
-        # The same transport as the route's principal, so both share one resolution.
+        # The same transports as the route's principal, so both share one resolution.
         dependencies=[
-            Depends(auth.rate_limit("logout_all", key=KeyBy.USER, transport=transport.name))
+            Depends(auth.rate_limit("logout_all", key=KeyBy.USER, transport=owner_transports))
         ],
     )
     async def logout_all(
