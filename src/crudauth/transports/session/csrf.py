@@ -31,7 +31,44 @@ class CSRFTokens(SessionRecords):
         expected = session.metadata.get(CSRF_TOKEN_ID_META_KEY)
         if not csrf_token or not isinstance(expected, str) or not expected:
             return False
-        return same_text(self.keys.csrf_key(csrf_token), expected)
+        # A token keyed under a retired secret still matches after a key rotation.
+        return self.keys.csrf_key_matches(csrf_token, expected)
+
+    async def rekey_csrf_token(self, session: SessionData, csrf_token: str) -> None:
+        """Move a matching token keyed under a retired secret to the current key.
+
+        Call it after ``csrf_matches_session`` accepted ``csrf_token``. It costs no
+        store call when the token is already keyed under the current secret. The raw
+        token stays the same, so the browser's cookie and header keep working.
+        """
+        expected = session.metadata.get(CSRF_TOKEN_ID_META_KEY)
+        current = self.keys.csrf_key(csrf_token)
+        if self.csrf_storage is None or not isinstance(expected, str):
+            return
+        if same_text(current, expected):
+            return
+        stored: CSRFToken | None = await self.csrf_storage.get(expected, CSRFToken)
+        if stored is None:
+            return
+        window = self.timeout_seconds_for(session.metadata)
+        stored.token = current
+        if not await self.csrf_storage.set_if_absent(
+            current, stored, expiration=self.csrf_ttl_for(window)
+        ):
+            return
+
+        def point_at_current(record: SessionData) -> None:
+            if record.metadata.get(CSRF_TOKEN_ID_META_KEY) == expected:
+                record.metadata[CSRF_TOKEN_ID_META_KEY] = current
+
+        updated = await self.storage.modify(
+            session.session_id, SessionData, point_at_current, reset_expiration=False
+        )
+        if updated is None or updated.metadata.get(CSRF_TOKEN_ID_META_KEY) != current:
+            # The session ended or its token rotated meanwhile: drop the copy.
+            await self._discard_csrf_token(current)
+            return
+        await self.csrf_storage.delete(expected)
 
     async def validate_csrf_token(self, session_id: str, csrf_token: str) -> bool:
         """Return whether ``csrf_token`` is a live token bound to ``session_id``.
@@ -46,9 +83,14 @@ class CSRFTokens(SessionRecords):
         record: CSRFToken | None = await self.csrf_storage.get(
             self.keys.csrf_key(csrf_token), CSRFToken
         )
+        for previous_key in self.keys.previous_csrf_keys(csrf_token) if record is None else ():
+            record = await self.csrf_storage.get(previous_key, CSRFToken)
+            if record is not None:
+                break
         if record is None:
             return False
-        return same_text(record.session_id, self.keys.session_key(session_id))
+        found = await self._find_session(session_id)
+        return found is not None and same_text(record.session_id, found[0])
 
     async def regenerate_csrf_token(
         self, session_id: str, expiration_seconds: int | None = None
@@ -60,10 +102,10 @@ class CSRFTokens(SessionRecords):
         """
         if self.csrf_storage is None or not session_id:
             return ""
-        session_key = self.keys.session_key(session_id)
-        record: SessionData | None = await self.storage.get(session_key, SessionData)
-        if record is None:
+        found = await self._find_session(session_id)
+        if found is None:
             return ""
+        session_key, record = found
 
         window = self.timeout_seconds_for(record.metadata)
         token_ttl = expiration_seconds or self.csrf_ttl_for(window)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 
 from crudauth.transports.session.constants import CSRF_KEY_CONTEXT, SESSION_KEY_CONTEXT
+from crudauth.utils.key_rotation import KeyRing
 
 __all__ = ["SessionKeys", "same_text"]
 
@@ -18,10 +20,14 @@ class SessionKeys:
     header, and the handle shown in device lists is the session's storage key.
     Without a secret the raw values are the keys and the handle is the hex SHA-256 of
     the session id.
+
+    ``previous_secrets`` are retired secrets: values keyed under them are still found
+    (see ``previous_session_keys``) and moved to the current secret's key.
     """
 
-    def __init__(self, key_secret: str | None) -> None:
+    def __init__(self, key_secret: str | None, previous_secrets: Sequence[str] = ()) -> None:
         self._secret = key_secret.encode() if key_secret else None
+        self._ring = KeyRing(key_secret, previous_secrets) if key_secret else None
 
     @property
     def keyed(self) -> bool:
@@ -35,6 +41,24 @@ class SessionKeys:
     def csrf_key(self, token: str) -> str:
         """Return the storage key of a raw CSRF token."""
         return self._derive(CSRF_KEY_CONTEXT, token)
+
+    def previous_session_keys(self, session_id: str) -> list[str]:
+        """Return the storage keys ``session_id`` had under the retired secrets."""
+        if self._ring is None:
+            return []
+        return self._ring.derive_previous(SESSION_KEY_CONTEXT, session_id)
+
+    def previous_csrf_keys(self, token: str) -> list[str]:
+        """Return the storage keys ``token`` had under the retired secrets."""
+        if self._ring is None:
+            return []
+        return self._ring.derive_previous(CSRF_KEY_CONTEXT, token)
+
+    def csrf_key_matches(self, token: str, expected: str) -> bool:
+        """Return whether ``expected`` is the key of ``token`` under any secret."""
+        if self._ring is None:
+            return same_text(token, expected)
+        return self._ring.matches(CSRF_KEY_CONTEXT, token, expected)
 
     def handle_for_key(self, storage_key: str) -> str:
         """Return the public handle of the session stored under ``storage_key``."""

@@ -7,7 +7,7 @@ construction, creation, validation and the lifecycle calls.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -50,6 +50,9 @@ class SessionManager(SessionDevices, CSRFTokens, SessionCookies):
     bounds how often activity is written: a request within that interval of the last
     write costs one store read and no write, and the idle timeout is honoured to within
     the interval. ``0`` writes on every request.
+
+    Sessions stored under one of ``previous_key_secrets`` are found on a miss and moved
+    to the current key, so a rotation of ``SECRET_KEY`` signs nobody out.
     """
 
     def __init__(
@@ -70,6 +73,7 @@ class SessionManager(SessionDevices, CSRFTokens, SessionCookies):
         csrf_cookie_name: str = CSRF_COOKIE_NAME,
         trusted_proxy_hops: int = 0,
         key_secret: str | None = None,
+        previous_key_secrets: Sequence[str] = (),
         absolute_timeout_hours: int | None = None,
         activity_interval_seconds: int = DEFAULT_ACTIVITY_INTERVAL_SECONDS,
     ) -> None:
@@ -101,7 +105,7 @@ class SessionManager(SessionDevices, CSRFTokens, SessionCookies):
             timedelta(hours=absolute_timeout_hours) if absolute_timeout_hours is not None else None
         )
         self.activity_interval = timedelta(seconds=activity_interval_seconds)
-        self.keys = SessionKeys(key_secret)
+        self.keys = SessionKeys(key_secret, previous_key_secrets)
 
     async def create_session(
         self,
@@ -174,10 +178,10 @@ class SessionManager(SessionDevices, CSRFTokens, SessionCookies):
         """
         if not session_id:
             return None
-        key = self.keys.session_key(session_id)
-        record: SessionData | None = await self.storage.get(key, SessionData)
-        if record is None:
+        found = await self._find_session(session_id)
+        if found is None:
             return None
+        key, record = found
 
         now = self._now()
         reason = self._expiry_reason(record, now)
@@ -215,6 +219,13 @@ class SessionManager(SessionDevices, CSRFTokens, SessionCookies):
         updated: SessionData | None = await self.storage.modify(
             self.keys.session_key(session_id), SessionData, change, reset_expiration=False
         )
+        if updated is None and self.keys.previous_session_keys(session_id):
+            # Stored under a retired secret: move it to the current key, then change it.
+            found = await self._find_session(session_id)
+            if found is not None:
+                updated = await self.storage.modify(
+                    found[0], SessionData, change, reset_expiration=False
+                )
         return updated
 
     async def set_token_version(self, session_id: str, version: int) -> bool:

@@ -16,7 +16,8 @@ from crudauth.transports.session.constants import (
     REMEMBER_ME_META_KEY,
 )
 from crudauth.transports.session.keys import SessionKeys
-from crudauth.transports.session.schemas import SessionData
+from crudauth.transports.session.schemas import CSRFToken, SessionData
+from crudauth.utils.key_rotation import find_and_migrate
 
 __all__ = ["SessionRecords"]
 
@@ -68,20 +69,53 @@ class SessionRecords:
         """Return the stored record without touching activity or checking idleness."""
         if not session_id:
             return None
-        record: SessionData | None = await self.storage.get(
-            self.keys.session_key(session_id), SessionData
-        )
-        return record
+        found = await self._find_session(session_id)
+        return found[1] if found is not None else None
 
     async def terminate_session(self, session_id: str, reason: str = REASON_MANUAL) -> bool:
         """Delete a session and its CSRF token; return whether a record was deleted."""
         if not session_id:
             return False
+        found = await self._find_session(session_id)
+        if found is None:
+            return False
+        key, record = found
+        return await self._end_session(key, record, reason)
+
+    async def _find_session(self, session_id: str) -> StoredSession | None:
+        """Return the storage key and record of a raw session id, or ``None``.
+
+        One read when the session is stored under the current secret's key. Only on a
+        miss are the keys under retired secrets tried, and a session found there is
+        moved to the current key, so a key rotation signs nobody out.
+        """
         key = self.keys.session_key(session_id)
         record: SessionData | None = await self.storage.get(key, SessionData)
-        if record is None:
-            return False
-        return await self._end_session(key, record, reason)
+        if record is not None:
+            return key, record
+        previous = self.keys.previous_session_keys(session_id)
+        if not previous:
+            return None
+        return await find_and_migrate(
+            self.storage,
+            SessionData,
+            key,
+            previous,
+            expiration=lambda stored: self.timeout_seconds_for(stored.metadata),
+            rewrite=_point_at_key,
+            after_move=self._move_csrf_binding,
+        )
+
+    async def _move_csrf_binding(self, old_key: str, new_key: str, record: SessionData) -> None:
+        """Bind the session's CSRF token record to the session's new storage key."""
+        csrf_key = record.metadata.get(CSRF_TOKEN_ID_META_KEY)
+        if self.csrf_storage is None or not isinstance(csrf_key, str) or not csrf_key:
+            return
+
+        def rebind(token: CSRFToken) -> None:
+            token.session_id = new_key
+
+        await self.csrf_storage.modify(csrf_key, CSRFToken, rebind, reset_expiration=False)
 
     def _expiry_reason(self, record: SessionData, now: datetime) -> str | None:
         """Return why ``record`` is invalid at ``now``, or ``None`` while it is live."""
@@ -200,3 +234,7 @@ class SessionRecords:
                 "user_id": record.user_id,
             },
         )
+
+
+def _point_at_key(record: SessionData, key: str) -> None:
+    record.session_id = key

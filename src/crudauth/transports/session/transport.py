@@ -188,6 +188,7 @@ class SessionTransport(Transport):
             csrf_cookie_name=self.csrf_cookie_name,
             trusted_proxy_hops=runtime.trusted_proxy_hops,
             key_secret=runtime.secret_key,
+            previous_key_secrets=runtime.previous_secret_keys,
             absolute_timeout_hours=self.absolute_timeout_hours,
             activity_interval_seconds=self.activity_interval_seconds,
         )
@@ -303,6 +304,8 @@ class SessionTransport(Transport):
         if session is None or not manager.csrf_matches_session(session, token):
             self._log_csrf_failure(request, session_id, session, "invalid")
             raise CSRFException(INVALID_CSRF_TOKEN)
+        # A token keyed under a retired secret moves to the current secret's key.
+        await manager.rekey_csrf_token(session, token)
 
     def _log_csrf_failure(
         self, request: Request, session_id: str, session: SessionData | None, reason: str
