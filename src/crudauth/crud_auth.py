@@ -391,7 +391,7 @@ class CRUDAuth:
             router.include_router(build_email_router(self, self._emails))
         if self._mfa is not None:
             router.include_router(build_mfa_router(self, self._mfa))
-        # One place applies the route conventions, e.g. no-store for credential responses.
+        # One place applies the route conventions, such as no-store on every response.
         return finish_routes(router)
 
     @property
