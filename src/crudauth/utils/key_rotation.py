@@ -93,7 +93,7 @@ async def find_and_migrate(
             under ``current_key``, to move what points at the old key.
 
     Returns:
-        ``(current_key, record)``, or ``None`` when no retired key holds a record.
+        ``(current_key, record)``, or ``None`` when no retired key has a record.
     """
     for old_key in previous_keys:
         record = await storage.get(old_key, model_class)
@@ -108,8 +108,8 @@ async def find_and_migrate(
             if winner is not None:
                 return current_key, winner
             continue
-        # set_if_absent does not touch the per-user index; a no-op modify lists the new
-        # key without overwriting a change a concurrent request made meanwhile.
+        # set_if_absent does not touch the per-user index. A no-op modify lists the new
+        # key without overwriting a change that a concurrent request made meanwhile.
         await storage.modify(current_key, model_class, _unchanged, reset_expiration=False)
         if after_move is not None:
             await after_move(old_key, current_key, record)
