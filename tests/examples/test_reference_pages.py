@@ -59,5 +59,9 @@ def test_recipe_pages_include_existing_files() -> None:
         "web_and_api",
         "account_management",
         "building_blocks",
+        "email_password",
+        "phone_recovery",
+        "sign_in_with_google",
+        "email_password_and_google",
     }
     assert {f"examples/{name}/app.py" for name in recipes} <= set(included)
