@@ -86,9 +86,7 @@ def test_stronger_argon2id_hash_kept() -> None:
 
 def test_low_bcrypt_cost_upgrades() -> None:
     low = bcrypt.hashpw(pre_hash("pw-123456"), bcrypt.gensalt(4)).decode()
-    verified, new_hash = PasswordHashing(BcryptHasher(rounds=5)).verify_and_update(
-        "pw-123456", low
-    )
+    verified, new_hash = PasswordHashing(BcryptHasher(rounds=5)).verify_and_update("pw-123456", low)
     assert verified is True
     assert new_hash is not None
     assert new_hash.startswith("$2b$05$")
