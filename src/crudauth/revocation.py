@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crudauth.security_log import (
-    SECURITY_LOG_PREFIX,
     SecurityEventType,
     SecurityLog,
     SecurityLogConfig,
@@ -19,7 +18,6 @@ from crudauth.security_log import (
     retention_seconds,
 )
 from crudauth.transports.bearer import BearerTransport
-from crudauth.transports.bearer.constants import TOKEN_FAMILY_PREFIX
 from crudauth.transports.session import SessionTransport
 
 if TYPE_CHECKING:
@@ -39,12 +37,14 @@ def build_credential_tracking(auth: CRUDAuth, config: SecurityLogConfig | None) 
     for transport in auth.transports:
         if isinstance(transport, BearerTransport) and not transport.stateless:
             ttl = transport.refresh_ttl_days * 86400
-            store = auth.auxiliary_storage(TOKEN_FAMILY_PREFIX, ttl, label=MEMORY_FAMILY_STORE)
+            store = auth.auxiliary_storage(
+                transport.family_storage_prefix, ttl, label=MEMORY_FAMILY_STORE
+            )
             transport.attach_family_store(store)
 
     config = config or SecurityLogConfig()
     log_store = auth.auxiliary_storage(
-        SECURITY_LOG_PREFIX, retention_seconds(config), label=MEMORY_SECURITY_LOG
+        config.storage_prefix, retention_seconds(config), label=MEMORY_SECURITY_LOG
     )
     security_log = SecurityLog(log_store, auth.runtime, config)
     auth.runtime.security_log = security_log
@@ -56,12 +56,12 @@ def build_credential_tracking(auth: CRUDAuth, config: SecurityLogConfig | None) 
 
 
 def _session_listener(runtime: AuthRuntime) -> Any:
-    async def on_session_ended(user_id: Any, handle: str, reason: str) -> None:
+    async def on_session_ended(user_id: Any, handles: list[str], reason: str) -> None:
         await record_security_event(
             runtime,
             user_id,
             SecurityEventType.SESSION_ENDED,
-            detail={"handle": handle, "reason": reason},
+            detail={"handles": handles, "count": len(handles), "reason": reason},
         )
 
     return on_session_ended
@@ -97,19 +97,21 @@ async def end_user_credentials(
             ended += await transport.manager.terminate_all_user_sessions(
                 user_id, reason=reason, exclude=keep_session
             )
+    handles: list[str] = []
     for bearer in token_families_of(runtime):
         assert bearer.families is not None
         records = await bearer.families.revoke_all(user_id, exclude=keep_family)
-        ended += len(records)
-        for record in records:
-            await record_security_event(
-                runtime,
-                user_id,
-                SecurityEventType.TOKEN_FAMILY_ENDED,
-                request=request,
-                detail={"handle": record.handle, "reason": reason},
-            )
-    return ended
+        handles.extend(record.handle for record in records)
+    if handles:
+        # One event for the whole batch keeps the cost constant in the device count.
+        await record_security_event(
+            runtime,
+            user_id,
+            SecurityEventType.TOKEN_FAMILY_ENDED,
+            request=request,
+            detail={"handles": handles, "count": len(handles), "reason": reason},
+        )
+    return ended + len(handles)
 
 
 async def rebind_family(runtime: AuthRuntime, family_id: str, token_version: int) -> None:

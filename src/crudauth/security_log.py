@@ -71,11 +71,14 @@ class SecurityLogConfig:
         new_device_window_days: A sign-in from a browser and OS pair not seen in this
             many days fires ``on_new_device_sign_in``. It cannot exceed
             ``retention_days``, because the log is what remembers devices.
+        storage_prefix: Key prefix of the log in the shared store; apps sharing one
+            Redis or database store need different prefixes.
     """
 
     retention_days: int = 90
     max_events_per_user: int = 200
     new_device_window_days: int = 90
+    storage_prefix: str = SECURITY_LOG_PREFIX
 
     def __post_init__(self) -> None:
         for name in ("retention_days", "max_events_per_user", "new_device_window_days"):
@@ -87,6 +90,8 @@ class SecurityLogConfig:
                 "SecurityLogConfig.new_device_window_days must not exceed retention_days: "
                 "devices are remembered only as long as the log keeps events"
             )
+        if not self.storage_prefix:
+            raise ValueError("SecurityLogConfig.storage_prefix must be a non-empty string")
 
 
 class SecurityEvent(BaseModel):

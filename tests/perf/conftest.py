@@ -16,6 +16,7 @@ from redis.asyncio.connection import Connection
 from sqlalchemy import event
 
 from crudauth import BearerTransport, SessionTransport
+from crudauth.security_log import SecurityLogConfig
 
 REDIS_URL = os.environ.get("CRUDAUTH_TEST_REDIS_URL")
 SECRET_KEY = "perf-test-secret-key-0123456789-abcdefghij"
@@ -48,7 +49,13 @@ async def perf_app(make_app: Any, store: str) -> AsyncIterator[Callable[..., Awa
             transport_kwargs.setdefault("storage_prefix", f"{namespace}:session:")
             transport_kwargs.setdefault("csrf_storage_prefix", f"{namespace}:csrf:")
             kwargs.update(redis_url=REDIS_URL, rate_limit_prefix=f"{namespace}:rl:")
-        transports = [SessionTransport(**transport_kwargs), BearerTransport(refresh="body")]
+        bearer = BearerTransport(refresh="body")
+        if store == "redis":
+            # Token families and the security log are indexed per user, so they need
+            # the test's namespace too.
+            bearer = BearerTransport(refresh="body", family_storage_prefix=f"{namespace}:family:")
+            kwargs["security_log"] = SecurityLogConfig(storage_prefix=f"{namespace}:log:")
+        transports = [SessionTransport(**transport_kwargs), bearer]
         return await make_app(transports=transports, **kwargs)
 
     yield build

@@ -151,7 +151,11 @@ def caller_credential(principal: Principal) -> tuple[str | None, str | None]:
 
 
 async def credential_expiry(auth: AuthSurface, principal: Principal) -> datetime | None:
-    """Return when the caller's credential ends: its session, family or access token."""
+    """Return when the caller's credential ends: its session, family or access token.
+
+    Transports put ``expires_at`` in the principal's metadata. Only a principal built
+    without it (a custom transport) costs a store read here.
+    """
     expires_at = principal.metadata.get("expires_at")
     if isinstance(expires_at, datetime):
         return expires_at

@@ -61,8 +61,8 @@ async def revoke_sessions(ctx: CommandContext) -> int:
         user = await resolve_user(auth, db, args.user)
         user_id = auth.repo.user_id(user)
         if args.all:
-            # Bumped first, as POST /logout-all does: if revoking fails halfway, the new
-            # epoch still ends every session and bearer token.
+            # Bumped first, so stateless bearer tokens end as well, and a revocation
+            # that fails halfway still leaves every older credential dead.
             await auth.repo.increment_token_version(db, user)
             revoked = await end_user_credentials(
                 auth.runtime, user_id, reason="operator_revoked_all"
@@ -72,7 +72,8 @@ async def revoke_sessions(ctx: CommandContext) -> int:
             )
             ctx.out.result(
                 {"user": user_summary(auth, user), "revoked": revoked, "tokens_ended": True},
-                f"signed user id {user_id} out everywhere: {revoked} session(s) revoked, "
+                f"signed user id {user_id} out everywhere: {revoked} session(s) and token "
+                "device(s) revoked, "
                 "bearer tokens ended",
             )
             return 0

@@ -268,8 +268,9 @@ async def test_owned_client_closed_borrowed_kept(monkeypatch: pytest.MonkeyPatch
     auth = build(redis_url="redis://127.0.0.1:6399/0")
     auth.auxiliary_storage("used_token:", 60)
     await auth.initialize()
-    # The limiter, the session store, the CSRF store and the auxiliary store each ping.
-    assert owned.pings == 4
+    # The limiter, the session and CSRF stores, the security log and the auxiliary
+    # store each ping.
+    assert owned.pings == 5
     await auth.shutdown()
     assert owned.closed == 1
 

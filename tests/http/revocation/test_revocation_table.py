@@ -18,10 +18,10 @@ import pytest
 from fastapi import Depends, Request
 from pydantic import BaseModel
 
-import crudauth.revocation as revocation
 from crudauth import BearerTransport, EmailConfig, Principal, SessionTransport, SudoConfig
 from crudauth.cli.users import set_active
 from crudauth.oauth.schemas import OAuthUserInfo
+from crudauth.security_log import SecurityLogConfig
 from mfa_support import FrozenClock, enrol, mfa_config, mfa_model
 from recovery_support import FRONTEND, REDIS_URL, RecordingSender
 from support import csrf_headers, login
@@ -73,12 +73,8 @@ def store_params() -> list[Any]:
 
 
 @pytest.fixture(params=store_params())
-def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+def store(request: pytest.FixtureRequest) -> str:
     """The backend of families, one-time tokens and the log: ``memory`` or ``redis``."""
-    # Per-user indexes on a shared Redis must not see another test's user 1.
-    suffix = uuid.uuid4().hex
-    monkeypatch.setattr(revocation, "TOKEN_FAMILY_PREFIX", f"token_family:{suffix}:")
-    monkeypatch.setattr(revocation, "SECURITY_LOG_PREFIX", f"security_log:{suffix}:")
     return str(request.param)
 
 
@@ -93,9 +89,13 @@ async def build_world(make_app: Any, store: str) -> SimpleNamespace:
     if store == "redis":
         kwargs = {"redis_url": REDIS_URL, "rate_limit_prefix": f"test-{uuid.uuid4().hex}:"}
     clock = FrozenClock()
+    # Per-user indexes on a shared Redis must not see another test's user 1.
+    namespace = uuid.uuid4().hex
+    bearer = BearerTransport(refresh="body", family_storage_prefix=f"{namespace}:family:")
     test_app = await make_app(
         model=mfa_model(),
-        transports=[SessionTransport(management_routes=True), BearerTransport(refresh="body")],
+        transports=[SessionTransport(management_routes=True), bearer],
+        security_log=SecurityLogConfig(storage_prefix=f"{namespace}:log:"),
         email=EmailConfig(sender=sender, frontend_url=FRONTEND),
         sudo=SudoConfig(),
         mfa=mfa_config(),

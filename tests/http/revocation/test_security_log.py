@@ -40,8 +40,11 @@ async def test_events_record_sign_ins_and_endings(make_app: Any) -> None:
     types = [event.type for event in events]
     assert "sign_in_failed" in types
     assert types.count("sign_in") == 2
-    reasons = [event.detail.get("reason") for event in events if event.type == "session_ended"]
-    assert reasons == ["user_revoked_all", "user_revoked_all"]
+    ended_events = [event for event in events if event.type == "session_ended"]
+    # One event for the whole sign-out, listing both sessions.
+    assert [event.detail["reason"] for event in ended_events] == ["user_revoked_all"]
+    assert ended_events[0].detail["count"] == 2
+    assert len(ended_events[0].detail["handles"]) == 2
     signed_in = next(event for event in reversed(events) if event.type == "sign_in")
     assert signed_in.device["browser"] == "Firefox"
 

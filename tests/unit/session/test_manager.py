@@ -211,7 +211,17 @@ async def test_list_costs_two_round_trips(manager: Any, make_request: Any) -> No
     current = next(row for row in rows if row["current"])
     assert current["id"] == manager.session_handle(ids[1])
     assert not {row["id"] for row in rows} & set(ids)
-    assert set(rows[0]) == {"id", "device", "ip", "created_at", "last_activity", "current"}
+    assert set(rows[0]) == {
+        "id",
+        "kind",
+        "device",
+        "ip",
+        "created_at",
+        "last_activity",
+        "expires_at",
+        "current",
+    }
+    assert rows[0]["kind"] == "session"
 
 
 async def test_list_prunes_stale_index_entries(manager: Any, make_request: Any) -> None:

@@ -163,7 +163,8 @@ async def test_authenticate_get_returns_principal(make_request: Any) -> None:
     assert principal.user_id == 1
     assert principal.transport == "session"
     assert principal.scopes == ()
-    assert principal.metadata == {"session_id": session_id}
+    assert principal.metadata["session_id"] == session_id
+    assert set(principal.metadata) == {"session_id", "expires_at"}
 
 
 @pytest.mark.parametrize(

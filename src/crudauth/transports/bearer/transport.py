@@ -43,6 +43,7 @@ from crudauth.transports.bearer.constants import (
     ROTATION_CLAIM,
     SCOPES_CLAIM,
     SUBJECT_CLAIM,
+    TOKEN_FAMILY_PREFIX,
     TOKEN_TYPE_BEARER,
     TOKEN_VERSION_CLAIM,
     TRANSPORT_NAME,
@@ -106,6 +107,7 @@ class BearerTransport(Transport):
         cookies: CookieConfig | None = None,
         refresh_grace_seconds: float = DEFAULT_REFRESH_GRACE_SECONDS,
         stateless: bool = False,
+        family_storage_prefix: str = TOKEN_FAMILY_PREFIX,
     ) -> None:
         if refresh not in REFRESH_LOCATIONS:
             raise ValueError(f"refresh must be 'cookie' or 'body', not {refresh!r}")
@@ -149,6 +151,8 @@ class BearerTransport(Transport):
         self._cookie_override = cookies
         self.refresh_grace_seconds = float(refresh_grace_seconds)
         self.stateless = stateless
+        # Apps that share one Redis or database store need different prefixes.
+        self.family_storage_prefix = family_storage_prefix
         self.families: TokenFamilies | None = None
 
     def attach_family_store(self, storage: AbstractSessionStorage[Any]) -> None:
@@ -498,7 +502,7 @@ class BearerTransport(Transport):
             user_id,
             SecurityEventType.REFRESH_TOKEN_REUSED,
             request=request,
-            detail={"handle": handle, "reason": FAMILY_REASON_REUSE},
+            detail={"handles": [handle] if handle else [], "reason": FAMILY_REASON_REUSE},
         )
         await self.runtime.hooks.fire(
             "on_refresh_token_reuse",
@@ -543,7 +547,7 @@ class BearerTransport(Transport):
             self.runtime,
             record.user_id,
             SecurityEventType.TOKEN_FAMILY_ENDED,
-            detail={"handle": record.handle, "reason": reason},
+            detail={"handles": [record.handle], "count": 1, "reason": reason},
         )
         return True
 

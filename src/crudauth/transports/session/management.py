@@ -164,7 +164,7 @@ def build_session_management_router(auth: AuthSurface, transport: "SessionTransp
                     principal.user_id,
                     SecurityEventType.TOKEN_FAMILY_ENDED,
                     request=request,
-                    detail={"handle": ended.handle, "reason": REASON_USER_REVOKED},
+                    detail={"handles": [ended.handle], "count": 1, "reason": REASON_USER_REVOKED},
                 )
                 return {"detail": SESSION_REVOKED}
         raise NotFoundException(SESSION_NOT_FOUND)

@@ -25,8 +25,8 @@ logger = logging.getLogger("crudauth.session")
 
 # A stored session paired with the storage key it lives under.
 StoredSession = tuple[str, SessionData]
-# Called with (user_id, public handle, reason) after a session has ended.
-EndedListener = Callable[[Any, str, str], Awaitable[None]]
+# Called with (user_id, public handles, reason) once per operation that ended sessions.
+EndedListener = Callable[[Any, list[str], str], Awaitable[None]]
 
 
 class SessionRecords:
@@ -174,11 +174,16 @@ class SessionRecords:
         return deleted
 
     async def _notify_ended(self, sessions: list[StoredSession], reason: str) -> None:
+        """Report ended sessions once per owner, so a bulk ending costs one write."""
         listener = self.ended_listener
-        if listener is None:
+        if listener is None or not sessions:
             return
+        by_owner: dict[str, tuple[Any, list[str]]] = {}
         for key, record in sessions:
-            await listener(record.user_id, self.keys.handle_for_key(key), reason)
+            owner = by_owner.setdefault(str(record.user_id), (record.user_id, []))
+            owner[1].append(self.keys.handle_for_key(key))
+        for user_id, handles in by_owner.values():
+            await listener(user_id, handles, reason)
 
     async def _live_sessions(self, user_id: Any) -> list[StoredSession] | None:
         """Return the user's live sessions; ``None`` when the store has no user index.

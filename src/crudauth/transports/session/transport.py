@@ -265,7 +265,11 @@ class SessionTransport(Transport):
             user_id=ctx.repo.user_id(resolved.user),
             user=resolved.user,
             transport=self.name,
-            metadata={"session_id": resolved.session_id},
+            metadata={
+                "session_id": resolved.session_id,
+                # Read from the record already loaded, so /me costs no extra store read.
+                "expires_at": self._bound_manager().expires_at(resolved.record),
+            },
         )
 
     async def revalidate(self, request: Request, principal: Principal, ctx: AuthContext) -> bool:
