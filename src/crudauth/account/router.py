@@ -66,7 +66,8 @@ def build_account_router(auth: AuthSurface) -> APIRouter:
         db: Any = Depends(auth.session),
     ) -> dict[str, str]:
         user = principal.user
-        if not is_unusable_password(repo.get(user, "hashed_password")):
+        stored = repo.get(user, "hashed_password")
+        if not is_unusable_password(stored):
             raise BadRequestException(ALREADY_HAS_PASSWORD)
         # A stolen idle session must not be able to plant a password on the account.
         if not await auth.signed_in_recently(principal):
@@ -75,7 +76,12 @@ def build_account_router(auth: AuthSurface) -> APIRouter:
             body.new_password, user=user, source="set", field="new_password"
         )
         hashed = await passwords.hash_async(body.new_password)
-        await repo.update(db, user, {"hashed_password": hashed})
+        # Compare-and-set: of parallel requests only the first sets a password, so a
+        # racing request cannot replace it while being told it set its own.
+        if not await repo.update_if_unchanged(
+            db, user, {"hashed_password": stored}, {"hashed_password": hashed}
+        ):
+            raise BadRequestException(ALREADY_HAS_PASSWORD)
         logger.info("password set user_id=%s", principal.user_id)
         return {"detail": "Password set."}
 
@@ -104,7 +110,12 @@ def build_account_router(auth: AuthSurface) -> APIRouter:
         )
 
         hashed = await passwords.hash_async(body.new_password)
-        user = await repo.update(db, user, {"hashed_password": hashed})
+        # Compare-and-set: a password changed by a parallel request since the check
+        # above wins, and this request is answered as if its current password was wrong.
+        if not await repo.update_if_unchanged(
+            db, user, {"hashed_password": stored}, {"hashed_password": hashed}
+        ):
+            raise UnauthorizedException(WRONG_CURRENT_PASSWORD)
         # A changed password is a compromise response: every bearer token dies with it.
         user = await repo.increment_token_version(db, user)
         # Only the caller's own credential survives, rebound to the new epoch.
