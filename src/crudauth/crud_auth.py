@@ -39,6 +39,9 @@ from crudauth.oauth.router import build_oauth_router
 from crudauth.oauth.schemas import OAuthCredentials
 from crudauth.oauth.service import OAuthAccountService
 from crudauth.oauth.wiring import OAuthFeature, build_oauth_feature
+from crudauth.passkeys import PasskeyConfig
+from crudauth.passkeys.router import build_passkeys_router
+from crudauth.passkeys.wiring import build_passkey_service
 from crudauth.password import PasswordContext, PasswordPolicy, PasswordSource
 from crudauth.principal import Principal
 from crudauth.provisioning import NewUserFields
@@ -67,6 +70,7 @@ from crudauth.utils.route_conventions import finish_routes
 from crudauth.wiring import build_auxiliary_storage
 
 if TYPE_CHECKING:
+    from crudauth.passkeys import PasskeyService
     from crudauth.storage import DatabaseStore
 
 __all__ = ["MEMORY_MFA_STORE", "MEMORY_TOKEN_STORES", "CRUDAuth"]
@@ -132,6 +136,7 @@ class CRUDAuth:
         trusted_proxy_hops: int = 0,
         sudo: SudoConfig | None = None,
         mfa: MfaConfig | None = None,
+        passkeys: PasskeyConfig | None = None,
         warn_on_memory_backend: bool = True,
         password_policy: PasswordPolicy | None = None,
         legacy_verifiers: Sequence[Callable[[str, str], bool]] | None = None,
@@ -250,6 +255,12 @@ class CRUDAuth:
             mfa=self._mfa,
             passwords=self.runtime.passwords,
         )
+        self._passkeys = build_passkey_service(
+            self.runtime,
+            passkeys,
+            store_factory=self.auxiliary_storage,
+            sudo_configured=self.sudo is not None,
+        )
         self._emails = build_email_service(self, email, channels)
         self.runtime.email_service = self._emails
         if self._emails is not None:
@@ -356,6 +367,11 @@ class CRUDAuth:
         return self._mfa
 
     @property
+    def passkeys(self) -> PasskeyService | None:
+        """The passkey service, or ``None`` without ``passkeys=``."""
+        return self._passkeys
+
+    @property
     def oauth_providers(self) -> Mapping[str, AbstractOAuthProvider]:
         """Read-only mapping of provider name to the configured provider object."""
         if self._oauth is None:
@@ -391,6 +407,8 @@ class CRUDAuth:
             router.include_router(build_email_router(self, self._emails))
         if self._mfa is not None:
             router.include_router(build_mfa_router(self, self._mfa))
+        if self._passkeys is not None:
+            router.include_router(build_passkeys_router(self, self._passkeys))
         # One place applies the route conventions, such as no-store on every response.
         return finish_routes(router)
 
