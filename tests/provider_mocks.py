@@ -1,4 +1,4 @@
-"""Google and GitHub answered in process: canned token and profile JSON over httpx.
+"""Google and GitHub served in process: canned token and profile JSON over httpx.
 
 ``MockedProviders.install(test_app)`` swaps the outbound ``httpx`` transport of the
 app's ``google`` and ``github`` providers, so the real provider classes run and no
@@ -122,7 +122,7 @@ async def provider_app(make_app: Any, mode: str = "redirect", **overrides: Any) 
 async def authorize(client: httpx.AsyncClient, provider: str) -> tuple[httpx.Response, str]:
     """Start a sign-in; return the authorize response and its ``state``.
 
-    Redirect mode answers with a 307 to the provider, JSON mode with ``{"url": ...}``.
+    Redirect mode returns a 307 to the provider, JSON mode returns ``{"url": ...}``.
     """
     started = await client.get(f"/oauth/{provider}/authorize")
     if started.status_code == 307:

@@ -112,9 +112,9 @@ async def test_old_session_needs_a_fresh_sign_in(make_app: Any) -> None:
             record.created_at = record.created_at - timedelta(seconds=601)
 
         assert await test_app.auth.sessions.modify_session(olivia.cookies["session_id"], backdate)
-        refused = await set_password(olivia, "Olivias-Pw-44")
-    assert refused.status_code == 403, refused.text
-    assert refused.json() == FRESH_SIGN_IN_REQUIRED
+        rejected = await set_password(olivia, "Olivias-Pw-44")
+    assert rejected.status_code == 403, rejected.text
+    assert rejected.json() == FRESH_SIGN_IN_REQUIRED
     assert is_unusable_password(await stored_hash(test_app, "olivia"))
 
 
@@ -126,9 +126,9 @@ async def test_bearer_token_cannot_set_first_password(make_app: Any) -> None:
     access = tokens["access_token"]
     assert await me_status(test_app, token=access) == 200
     async with test_app.client() as client:
-        refused = await set_password(client, "Olivias-Pw-44", Authorization=f"Bearer {access}")
-    assert refused.status_code == 403, refused.text
-    assert refused.json() == FRESH_SIGN_IN_REQUIRED
+        rejected = await set_password(client, "Olivias-Pw-44", Authorization=f"Bearer {access}")
+    assert rejected.status_code == 403, rejected.text
+    assert rejected.json() == FRESH_SIGN_IN_REQUIRED
     assert is_unusable_password(await stored_hash(test_app, "olivia"))
 
 
@@ -137,6 +137,6 @@ async def test_account_with_password_cannot_use_set_password(make_app: Any) -> N
     before = await stored_hash(test_app, "alice")
     async with test_app.client() as alice:
         await login(alice)
-        refused = await set_password(alice, "Replaced-Pw-66")
-    assert refused.status_code == 400, refused.text
+        rejected = await set_password(alice, "Replaced-Pw-66")
+    assert rejected.status_code == 400, rejected.text
     assert await stored_hash(test_app, "alice") == before

@@ -59,8 +59,8 @@ async def test_verified_provider_email_claims_squatted_account(make_app: Any) ->
     assert claimed.email_verified is True
     assert claimed.google_id == "google-1"
     async with test_app.client() as client:
-        refused = await login(client, SQUATTER["email"], SQUATTER["password"])
-    assert refused.status_code == 401, refused.text
+        rejected = await login(client, SQUATTER["email"], SQUATTER["password"])
+    assert rejected.status_code == 401, rejected.text
 
 
 @pytest.mark.parametrize(

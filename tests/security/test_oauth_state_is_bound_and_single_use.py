@@ -13,7 +13,7 @@ from security_support import cookie_attributes, cookie_headers, plant
 MODES = ["redirect", "json"]
 
 
-def assert_refused(response: Any, mode: str, code: str) -> None:
+def assert_rejected(response: Any, mode: str, code: str) -> None:
     if mode == "redirect":
         assert response.status_code == 307, response.text
         assert response.headers["location"] == f"{BASE_URL}?error={code}"
@@ -33,14 +33,14 @@ async def mocked_app(make_app: Any, mode: str) -> Any:
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_state_from_another_browser_is_refused(make_app: Any, mode: str) -> None:
+async def test_state_from_another_browser_is_rejected(make_app: Any, mode: str) -> None:
     test_app = await mocked_app(make_app, mode)
     async with test_app.client() as browser_x, test_app.client() as browser_y:
         _started, state = await authorize(browser_x, "google")
         stolen = await callback(browser_y, "google", state)
-        assert_refused(stolen, mode, "invalid_state")
+        assert_rejected(stolen, mode, "invalid_state")
         assert (await browser_y.get("/me")).status_code == 401
-        # The refusal left the owner's state alone: browser X still signs in.
+        # The rejection left the owner's state alone: browser X still signs in.
         done = await callback(browser_x, "google", state)
         assert done.status_code in (200, 307), done.text
         assert cookie_headers(done, "session_id")
@@ -64,18 +64,18 @@ async def test_state_is_used_once(make_app: Any, mode: str) -> None:
         plant(browser_x, state, name="oauth_state")
         providers.queue("google", google_profile("erin@example.com", verified=True))
         replay = await callback(browser_x, "google", state)
-        assert_refused(replay, mode, "invalid_state")
+        assert_rejected(replay, mode, "invalid_state")
         assert (await browser_x.get("/me")).status_code == 401
     assert providers.exchanges == 1
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_state_of_another_provider_is_refused(make_app: Any, mode: str) -> None:
+async def test_state_of_another_provider_is_rejected(make_app: Any, mode: str) -> None:
     test_app = await mocked_app(make_app, mode)
     async with test_app.client() as browser_x:
         _started, github_state = await authorize(browser_x, "github")
         crossed = await callback(browser_x, "google", github_state)
-        assert_refused(crossed, mode, "invalid_state")
+        assert_rejected(crossed, mode, "invalid_state")
         assert (await browser_x.get("/me")).status_code == 401
     assert test_app.extras["providers"].exchanges == 0
 
@@ -86,7 +86,7 @@ async def test_callback_without_state_fails(make_app: Any, mode: str) -> None:
     async with test_app.client() as browser_x:
         await authorize(browser_x, "google")
         missing = await callback(browser_x, "google", None)
-    assert_refused(missing, mode, "oauth_failed")
+    assert_rejected(missing, mode, "oauth_failed")
     if mode == "json":
         assert missing.json() == {"detail": "oauth_failed"}
     assert test_app.extras["providers"].exchanges == 0

@@ -111,7 +111,7 @@ def build_account_router(auth: AuthSurface) -> APIRouter:
 
         hashed = await passwords.hash_async(body.new_password)
         # Compare-and-set: a password changed by a parallel request since the check
-        # above wins, and this request is answered as if its current password was wrong.
+        # above wins, and this request gets the 401 of a wrong current password.
         if not await repo.update_if_unchanged(
             db, user, {"hashed_password": stored}, {"hashed_password": hashed}
         ):
