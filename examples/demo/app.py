@@ -18,6 +18,11 @@ Email verification and password reset are on, and mail goes to a development out
 instead of a mail server: ``/dev/outbox`` lists each message with its link. Links are
 paths on the demo itself (``/reset-password?token=...``) unless ``DEMO_FRONTEND_URL``
 names another origin.
+
+Passkeys are on. Browsers accept them only on a host name, so open the demo at
+``http://localhost:PORT``. ``DEMO_PASSKEY_RP_ID`` (default ``localhost``) and
+``DEMO_PASSKEY_ORIGIN`` (default ``http://localhost:$PORT``, port 8000 when ``PORT`` is
+unset) name another host.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from deployment import create_tables, name_worker, secret_key, shared_state, worker_count
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from oidc import oidc_settings, sign_in_links
 from outbox import OutboxBase, OutboxSender, build_outbox_router, new_device_notifier
@@ -47,8 +52,10 @@ from crudauth import (
     MfaConfig,
     Principal,
     SessionTransport,
+    SudoConfig,
     make_auth_identity,
 )
+from crudauth.passkeys import PasskeyConfig
 
 HERE = Path(__file__).resolve().parent
 DATA_DIR = HERE.parents[1] / "var"
@@ -111,6 +118,13 @@ def database_url() -> str:
     return f"sqlite+aiosqlite:///{DATA_DIR / f'demo-{schema_digest()}.sqlite3'}"
 
 
+def passkey_config() -> PasskeyConfig:
+    rp_id = os.environ.get("DEMO_PASSKEY_RP_ID", "localhost")
+    port = os.environ.get("PORT", "8000")
+    origin = os.environ.get("DEMO_PASSKEY_ORIGIN", f"http://{rp_id}:{port}")
+    return PasskeyConfig(rp_id=rp_id, rp_name="crudauth demo", origins=[origin])
+
+
 engine = create_async_engine(database_url())
 SessionLocal = async_sessionmaker(engine, expire_on_commit=False)
 
@@ -131,6 +145,9 @@ auth = CRUDAuth(
     # A sign-in from an unseen browser and OS leaves a "was this you?" message.
     hooks=AuthHooks(on_new_device_sign_in=new_device_notifier(SessionLocal)),
     mfa=MfaConfig(issuer="crudauth demo", encryption_key=mfa_key(DATA_DIR)),
+    # Adding or removing a passkey needs sudo mode: the password again, for 5 minutes.
+    sudo=SudoConfig(),
+    passkeys=passkey_config(),
     # Host-less links by default, so they open on whatever port the demo serves.
     email=EmailConfig(
         sender=OutboxSender(SessionLocal),
@@ -207,6 +224,20 @@ async def qr_code(body: QrIn, _me: Principal = Depends(auth.current_user())) -> 
     except ImportError:
         raise HTTPException(501, "QR codes need the segno package") from None
     return {"svg": segno.make(body.text, error="m").svg_data_uri(scale=5, border=2)}
+
+
+class SudoIn(BaseModel):
+    password: str = Field(max_length=1024)
+
+
+@app.post("/demo/sudo", include_in_schema=False)
+async def enter_sudo(
+    body: SudoIn, request: Request, me: Principal = Depends(auth.current_user())
+) -> dict[str, str]:
+    """Confirm the password to enter sudo mode, which passkey changes require."""
+    assert auth.sudo is not None
+    until = await auth.sudo.elevate(me, body.password, request=request)
+    return {"elevated_until": until.isoformat()}
 
 
 @app.get("/sign-in-links", include_in_schema=False)

@@ -50,6 +50,8 @@ def demo_server(tmp_path: Path) -> Iterator[DemoServer]:
             **os.environ,
             "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}",
             "CRUDAUTH_SECRET_KEY": "e2e-secret-key-0123456789-0123456789",
+            # The demo's passkey origin defaults to http://localhost:$PORT.
+            "PORT": str(port),
             **env,
         }
         command = [
