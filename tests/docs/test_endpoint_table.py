@@ -23,6 +23,7 @@ from crudauth import (
     SudoConfig,
     make_auth_identity,
 )
+from crudauth.passkeys import PasskeyConfig
 
 ENDPOINTS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "endpoints.md"
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
@@ -58,6 +59,9 @@ def full_app() -> FastAPI:
         redirect_base_url="https://app.example.com",
         mfa=MfaConfig(issuer="Example App", encryption_key=Fernet.generate_key().decode()),
         sudo=SudoConfig(),
+        passkeys=PasskeyConfig(
+            rp_id="app.example.com", rp_name="Example App", origins=["https://app.example.com"]
+        ),
         warn_on_memory_backend=False,
     )
     app = FastAPI()

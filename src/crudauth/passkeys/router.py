@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["build_passkeys_router"]
 
 # Options routes write a pending challenge, so anonymous callers are throttled per IP.
-DEFAULT_OPTIONS_LIMIT = RateLimit(60, 60)
+OPTIONS_LIMIT = RateLimit(60, 60)
 OPTIONS_ACTION = "passkey_options"
 
 
@@ -38,8 +38,7 @@ def build_passkeys_router(auth: AuthSurface, service: "PasskeyService") -> APIRo
     # Adding or removing a passkey changes how the account signs in: a stolen session
     # alone must not be enough.
     sudo_user = auth.require_sudo()
-    options_limit = auth.rate_limits.get(OPTIONS_ACTION, DEFAULT_OPTIONS_LIMIT)
-    throttle = [Depends(auth.rate_limit(OPTIONS_ACTION, options_limit, key=KeyBy.IP))]
+    throttle = [Depends(auth.rate_limit(OPTIONS_ACTION, OPTIONS_LIMIT, key=KeyBy.IP))]
 
     @router.get("")
     async def list_passkeys(principal: Principal = Depends(current_user)) -> list[PasskeyOut]:
