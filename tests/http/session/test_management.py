@@ -29,20 +29,41 @@ async def test_routes_absent_without_flag(make_app: Any) -> None:
     assert response.status_code == 404, response.text
 
 
-async def test_list_accepts_bearer_caller(make_app: Any) -> None:
+async def test_management_routes_refuse_bearer_caller(make_app: Any) -> None:
     test_app = await make_app(transports=[managed(), BearerTransport(refresh="body")])
     await test_app.create_user()
     async with test_app.client() as client:
-        assert (await client.get("/sessions")).status_code == 401
         token = (
             await client.post("/token", data={"username": "alice", "password": "Correct-Horse-1"})
         ).json()
         bearer = {"Authorization": f"Bearer {token['access_token']}"}
-        response = await client.get("/sessions", headers=bearer)
+        listed = await client.get("/sessions", headers=bearer)
+        ended = await client.post("/logout-all", headers=bearer)
+        revoked = await client.delete("/sessions/anything", headers=bearer)
+        me = await client.get("/me", headers=bearer)
+    assert listed.status_code == 401, listed.text
+    assert ended.status_code == 401, ended.text
+    assert revoked.status_code == 401, revoked.text
+    assert me.status_code == 200, me.text
+
+
+async def test_list_shows_token_devices(make_app: Any) -> None:
+    test_app = await make_app(transports=[managed(), BearerTransport(refresh="body")])
+    await test_app.create_user()
+    async with test_app.client() as client:
+        token = (
+            await client.post("/token", data={"username": "alice", "password": "Correct-Horse-1"})
+        ).json()
+        await login(client)
+        response = await client.get("/sessions")
     assert response.status_code == 200, response.text
     rows = response.json()
-    assert [(row["kind"], row["current"]) for row in rows] == [("token", True)]
+    assert sorted((row["kind"], row["current"]) for row in rows) == [
+        ("session", True),
+        ("token", False),
+    ]
     assert token["refresh_token"] not in response.text
+    assert token["access_token"] not in response.text
 
 
 async def test_list_rows_carry_handles(make_app: Any) -> None:

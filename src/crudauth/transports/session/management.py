@@ -86,12 +86,15 @@ def build_session_management_router(auth: AuthSurface, transport: "SessionTransp
     and ``POST /csrf/refresh`` for ``transport``.
 
     Every route but ``/csrf/refresh`` requires a principal of this session transport
-    or of a bearer transport that keeps token families; session callers are
-    CSRF-checked on unsafe verbs. ``GET /security-events`` is built here too.
+    (a bearer caller gets 401), so every unsafe verb is CSRF-checked; the lists and
+    revocations still cover the user's token families. ``GET /security-events`` is
+    built here too.
     """
     router = APIRouter(tags=["auth"])
     bearers = token_families_of(auth.runtime)
-    owner_transports = [transport.name, *(bearer.name for bearer in bearers)]
+    # Bearer callers are refused: these routes end other devices and rely on the
+    # session's CSRF check, which a bearer request never carries.
+    owner_transports = [transport.name]
     session_principal = auth.current_user(transport=owner_transports)
 
     def own_credential(principal: Principal) -> tuple[str | None, str | None]:
