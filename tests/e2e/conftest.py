@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -34,6 +36,33 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 2
             pass
         time.sleep(0.1)
     raise RuntimeError(f"demo server at {url} did not answer within {timeout} s")
+
+
+CHROMIUM = shutil.which("chromium") and "/usr/lib/chromium/chromium"
+# The flags keep headless Chromium from contacting update and sync services, so a test
+# only talks to the server it started.
+LAUNCH_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright; skipped where it is not installed."""
+    if not CHROMIUM:
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
 
 
 DemoServer = Callable[..., str]

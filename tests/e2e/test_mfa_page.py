@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -12,29 +10,6 @@ import pyotp
 import pytest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-
-CHROMIUM = shutil.which("chromium") and "/usr/lib/chromium/chromium"
-LAUNCH_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM:
-        pytest.skip("Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_enrol_then_sign_in_with_a_code(demo_server: Any, browser: Any) -> None:
