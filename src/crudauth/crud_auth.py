@@ -82,8 +82,6 @@ MEMORY_SESSIONS = "sessions/CSRF"
 MEMORY_TOKEN_STORES = "one-time-token/OAuth-state stores"
 MEMORY_MFA_STORE = "MFA store"
 
-_NOT_YET = "{name}= is not available in this version of crudauth; remove it from CRUDAuth(...)"
-
 
 class CRUDAuth:
     """Authentication for a FastAPI app that owns its SQLAlchemy user model.
@@ -160,7 +158,6 @@ class CRUDAuth:
             )
         if trusted_proxy_hops < 0:
             raise ValueError("trusted_proxy_hops must be 0 or more")
-        # Features not built yet refuse their settings instead of ignoring them.
 
         self.session = session
         self.identity = identity or IdentityConfig()
@@ -639,11 +636,6 @@ def _check_previous_keys(current: str, previous: Sequence[str]) -> tuple[str, ..
         if key == current:
             raise ValueError("previous_secret_keys must not contain the current SECRET_KEY")
     return keys
-
-
-def _refuse_unbuilt(name: str, value: Any) -> None:
-    if value:
-        raise NotImplementedError(_NOT_YET.format(name=name))
 
 
 async def _open_dependency(dependency: Callable[..., Any], stack: AsyncExitStack) -> Any:
