@@ -98,7 +98,7 @@ async def deploy(backend: str) -> AsyncIterator[Callable[..., Any]]:
             user_model=model,
             SECRET_KEY=secret,
             previous_secret_keys=previous,
-            transports=[session_transport, BearerTransport(stateless=True)],
+            transports=[session_transport, BearerTransport(refresh="body")],
             email=EmailConfig(sender=sender, frontend_url=FRONTEND),
             warn_on_memory_backend=False,
             **stores,
@@ -110,6 +110,12 @@ async def deploy(backend: str) -> AsyncIterator[Callable[..., Any]]:
             auth.emails.token_store = shared["tokens"]  # type: ignore[union-attr]
         elif backend == "memory":
             shared["tokens"] = auth.emails.token_store  # type: ignore[union-attr]
+        families = auth._bearer_transport.families  # type: ignore[union-attr]
+        if backend == "memory" and "families" in shared:
+            # Share the token-family store, as Redis does between deployments.
+            families.storage = shared["families"]  # type: ignore[union-attr]
+        elif backend == "memory":
+            shared["families"] = families.storage  # type: ignore[union-attr]
         app = FastAPI()
         app.include_router(auth.router)
 
@@ -231,6 +237,28 @@ async def test_bearer_token_survives_rotation(deploy: Callable[..., Any]) -> Non
     async with stranger.client() as client:
         response = await client.post("/protected", headers={"Authorization": f"Bearer {access}"})
     assert response.status_code == 401, response.text
+
+
+async def test_refresh_family_survives_rotation(deploy: Callable[..., Any]) -> None:
+    before = await deploy(OLD_KEY)
+    async with before.client() as client:
+        issued = await client.post(
+            "/token", data={"username": "alice", "password": "Correct-Horse-1"}
+        )
+        assert issued.status_code == 200, issued.text
+        refresh_token = issued.json()["refresh_token"]
+
+    after = await deploy(NEW_KEY, (OLD_KEY,))
+    async with after.client() as client:
+        refreshed = await client.post("/refresh", json={"refresh_token": refresh_token})
+        assert refreshed.status_code == 200, refreshed.text
+        body = refreshed.json()
+        access = {"Authorization": f"Bearer {body['access_token']}"}
+        protected = await client.post("/protected", headers=access)
+        again = await client.post("/refresh", json={"refresh_token": body["refresh_token"]})
+    assert protected.status_code == 200, protected.text
+    assert again.status_code == 200, again.text
+    assert body["refresh_token"] != refresh_token
 
 
 async def test_pending_reset_survives_rotation(deploy: Callable[..., Any]) -> None:

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
@@ -25,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from crudauth.storage.base import AbstractSessionStorage
 from crudauth.transports.session.keys import same_text
+from crudauth.utils.key_rotation import KeyRing, find_and_migrate
 
 __all__ = ["FamilyRotation", "TokenFamilies", "TokenFamily"]
 
@@ -97,13 +99,15 @@ class TokenFamilies:
         key_secret: str,
         ttl_seconds: int,
         grace_seconds: float,
+        previous_secrets: Sequence[str] = (),
     ) -> None:
         self.storage = storage
         self.ttl_seconds = ttl_seconds
         self.grace = timedelta(seconds=grace_seconds)
-        # NOTE: keys derive from the current secret only; a key rotation that must keep
-        # families alive needs the previous keys tried here as well.
         self._secret = key_secret.encode()
+        # Retired secrets still find and verify families, so a key rotation signs no
+        # device out; a family found under an old key moves to the current one.
+        self._keys = KeyRing(key_secret, previous_secrets)
 
     def _now(self) -> datetime:
         """Return the current UTC time; tests override this to move the clock."""
@@ -117,6 +121,30 @@ class TokenFamilies:
 
     def _rotation_digest(self, family_id: str, rotation_id: str) -> str:
         return self._mac(ROTATION_DIGEST_CONTEXT, f"{family_id}:{rotation_id}")
+
+    def _is_rotation(self, family_id: str, rotation_id: str, digest: str | None) -> bool:
+        """Return whether ``digest`` is the digest of ``rotation_id`` under any key."""
+        if digest is None:
+            return False
+        return self._keys.matches(ROTATION_DIGEST_CONTEXT, f"{family_id}:{rotation_id}", digest)
+
+    async def _locate(self, family_id: str) -> TokenFamily | None:
+        """Read the family under the current key, else move it from a retired key."""
+        key = self.family_key(family_id)
+        record: TokenFamily | None = await self.storage.get(key, TokenFamily)
+        if record is not None or not self._keys.previous:
+            return record
+        found = await find_and_migrate(
+            self.storage,
+            TokenFamily,
+            key,
+            self._keys.derive_previous(FAMILY_KEY_CONTEXT, family_id),
+            expiration=self._remaining_seconds,
+        )
+        return found[1] if found is not None else None
+
+    def _remaining_seconds(self, record: TokenFamily) -> int:
+        return max(1, int((record.expires_at - self._now()).total_seconds()))
 
     def _next_rotation_id(self, family_id: str, rotation_id: str) -> str:
         digest = hmac.new(
@@ -168,7 +196,7 @@ class TokenFamilies:
         """Return the live family of ``family_id`` in one store read, else ``None``."""
         if not family_id:
             return None
-        record: TokenFamily | None = await self.storage.get(self.family_key(family_id), TokenFamily)
+        record = await self._locate(family_id)
         if record is None or record.expires_at <= self._now():
             return None
         return record
@@ -180,7 +208,7 @@ class TokenFamilies:
         share the chain, so the family is revoked and ``"reused"`` returned.
         """
         key = self.family_key(family_id)
-        presented = self._rotation_digest(family_id, rotation_id)
+        await self._locate(family_id)
         successor = self._next_rotation_id(family_id, rotation_id)
         successor_digest = self._rotation_digest(family_id, successor)
         now = self._now()
@@ -192,14 +220,14 @@ class TokenFamilies:
             if record.expires_at <= now:
                 # An expired family is never extended by a late refresh.
                 outcome.append("missing")
-            elif same_text(record.rotation_digest, presented):
+            elif self._is_rotation(family_id, rotation_id, record.rotation_digest):
                 record.previous_digest = record.rotation_digest
                 record.rotation_digest = successor_digest
                 record.rotated_at = now
                 record.last_used = now
                 record.expires_at = now + timedelta(seconds=self.ttl_seconds)
                 outcome.append("rotated")
-            elif self._within_grace(record, presented, successor_digest, now):
+            elif self._within_grace(record, family_id, rotation_id, successor_digest, now):
                 outcome.append("grace")
             else:
                 outcome.append("reused")
@@ -216,9 +244,14 @@ class TokenFamilies:
         return FamilyRotation(status, rotation_id=successor, family=record)
 
     def _within_grace(
-        self, record: TokenFamily, presented: str, successor_digest: str, now: datetime
+        self,
+        record: TokenFamily,
+        family_id: str,
+        rotation_id: str,
+        successor_digest: str,
+        now: datetime,
     ) -> bool:
-        """Return whether ``presented`` is the rotation replaced within the grace time.
+        """Return whether ``rotation_id`` is the rotation replaced within the grace.
 
         The current rotation must also be the one derived from it; otherwise the
         family moved on twice since, and the presented token is stale.
@@ -227,7 +260,9 @@ class TokenFamilies:
             return False
         if now - record.rotated_at > self.grace:
             return False
-        return same_text(record.previous_digest, presented) and same_text(
+        # NOTE: a successor derived under a retired secret differs from this one, so two
+        # refreshes racing across the moment of a key rotation count as a reuse.
+        return self._is_rotation(family_id, rotation_id, record.previous_digest) and same_text(
             record.rotation_digest, successor_digest
         )
 
@@ -237,6 +272,7 @@ class TokenFamilies:
         def bind(record: TokenFamily) -> None:
             record.token_version = token_version
 
+        await self._locate(family_id)
         updated = await self.storage.modify(
             self.family_key(family_id), TokenFamily, bind, reset_expiration=False
         )
@@ -272,7 +308,7 @@ class TokenFamilies:
         if not family_id:
             return None
         key = self.family_key(family_id)
-        record: TokenFamily | None = await self.storage.get(key, TokenFamily)
+        record = await self._locate(family_id)
         if record is None:
             return None
         if not await self.storage.delete(key, user_id=record.user_id):

@@ -164,6 +164,7 @@ class BearerTransport(Transport):
             key_secret=self.runtime.secret_key,
             ttl_seconds=self.refresh_ttl_days * SECONDS_PER_DAY,
             grace_seconds=self.refresh_grace_seconds,
+            previous_secrets=self.runtime.previous_secret_keys,
         )
 
     @property
