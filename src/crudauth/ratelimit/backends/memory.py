@@ -49,25 +49,22 @@ class MemoryRateLimiterBackend(RateLimiterBackend):
             self._counts.pop(key, None)
 
     async def increment(self, key: str, amount: int = 1, expiry: int | None = None) -> int:
-        now = time.monotonic()
-        if self._live(key, now):
-            self._counts[key] += amount
-        else:
-            self._counts[key] = amount
-            if expiry is not None:
-                self._deadlines[key] = now + expiry
-        self._note_increment(now)
-        return self._counts[key]
+        return self._add(key, amount, expiry, rearm=False)
 
     async def increment_and_refresh_ttl(
         self, key: str, amount: int = 1, expiry: int | None = None
     ) -> int:
+        return self._add(key, amount, expiry, rearm=True)
+
+    def _add(self, key: str, amount: int, expiry: int | None, *, rearm: bool) -> int:
+        """Add ``amount``; arm the TTL on creation, or on every call with ``rearm``."""
         now = time.monotonic()
-        if self._live(key, now):
-            self._counts[key] += amount
-        else:
+        created = not self._live(key, now)
+        if created:
             self._counts[key] = amount
-        if expiry is not None:
+        else:
+            self._counts[key] += amount
+        if expiry is not None and (created or rearm):
             self._deadlines[key] = now + expiry
         self._note_increment(now)
         return self._counts[key]
