@@ -125,7 +125,7 @@ class AuthRuntime:
 class AuthContext:
     """Per-request data handed to ``Transport.authenticate``.
 
-    The user row is loaded at most once per context, whichever transport asks for it.
+    The user row is loaded at most once per context, whichever transport requests it.
     """
 
     request: Request

@@ -106,7 +106,7 @@ async def authenticate_password(
         raise UnauthorizedException(BAD_CREDENTIALS)
 
     if not repo.is_active(user):
-        logger.warning("login refused: account disabled user_id=%s", repo.user_id(user))
+        logger.warning("login rejected: account disabled user_id=%s", repo.user_id(user))
         await runtime.hooks.fire(
             "on_login_failed",
             identifier,

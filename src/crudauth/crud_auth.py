@@ -477,7 +477,7 @@ class CRUDAuth:
     def require_sudo(self) -> Dependency:
         """Return a dependency that authenticates like ``current_user()``, needing sudo.
 
-        It answers 403 unless the caller's session holds an unexpired elevation.
+        It raises 403 unless the caller's session holds an unexpired elevation.
         Raises ``RuntimeError`` when sudo is not configured.
         """
         if self.sudo is None:

@@ -33,7 +33,7 @@ class PrincipalResolver:
 
     The first transport that returns a principal wins. A transport that raises (a failed
     CSRF check, a tampered token) ends the loop, and failures are never cached, so every
-    dependency that asks again raises again.
+    dependency that resolves again raises again.
     """
 
     def __init__(self, runtime: AuthRuntime) -> None:
@@ -44,9 +44,9 @@ class PrincipalResolver:
         transports = tuple(self.runtime.transports)
         if names is None:
             return transports
-        wanted = {names} if isinstance(names, str) else set(names)
-        selected = tuple(t for t in transports if t.name in wanted)
-        unknown = wanted - {t.name for t in transports}
+        requested = {names} if isinstance(names, str) else set(names)
+        selected = tuple(t for t in transports if t.name in requested)
+        unknown = requested - {t.name for t in transports}
         if unknown or not selected:
             configured = ", ".join(repr(t.name) for t in transports) or "none"
             raise ValueError(

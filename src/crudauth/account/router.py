@@ -101,7 +101,7 @@ def build_account_router(auth: AuthSurface) -> APIRouter:
             raise BadRequestException(NO_PASSWORD)
         if not await passwords.verify_async(body.current_password, stored):
             logger.warning(
-                "password change refused: wrong current password user_id=%s",
+                "password change rejected: wrong current password user_id=%s",
                 principal.user_id,
             )
             raise UnauthorizedException(WRONG_CURRENT_PASSWORD)

@@ -27,7 +27,7 @@ class AbstractSessionStorage(ABC, Generic[T]):
 
     Values are stored as the model's JSON. A value whose TTL has passed reads as absent
     everywhere. Backends that talk to a server raise ``StoreUnavailableError`` when it
-    does not answer.
+    does not respond.
     """
 
     def __init__(
@@ -126,14 +126,14 @@ class AbstractSessionStorage(ABC, Generic[T]):
     async def get_many(self, session_ids: Sequence[str], model_class: type[M]) -> list[M | None]:
         """Return the live values of ``session_ids`` in order, ``None`` where missing.
 
-        Networked backends answer this in one round trip.
+        Networked backends do this in one round trip.
         """
         return [await self.get(session_id, model_class) for session_id in session_ids]
 
     async def delete_many(self, session_ids: Sequence[str], user_id: Any = None) -> int:
         """Remove every id in ``session_ids``; return how many live values were removed.
 
-        Networked backends answer this in one round trip.
+        Networked backends do this in one round trip.
         """
         removed = 0
         for session_id in session_ids:

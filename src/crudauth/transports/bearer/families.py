@@ -106,7 +106,7 @@ class TokenFamilies:
         self.grace = timedelta(seconds=grace_seconds)
         self._secret = key_secret.encode()
         # Retired secrets still find and verify families, so a key rotation signs no
-        # device out; a family found under an old key moves to the current one.
+        # device out. A family found under a retired key moves to the current one.
         self._keys = KeyRing(key_secret, previous_secrets)
 
     def _now(self) -> datetime:

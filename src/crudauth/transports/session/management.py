@@ -86,7 +86,7 @@ def build_session_management_router(auth: AuthSurface, transport: "SessionTransp
     and ``POST /csrf/refresh`` for ``transport``.
 
     Every route but ``/csrf/refresh`` requires a principal of this session transport
-    (a bearer caller gets 401), so every unsafe verb is CSRF-checked; the lists and
+    (a bearer caller gets 401), so every unsafe verb is CSRF-checked. The lists and
     revocations still cover the user's token families. ``GET /security-events`` is
     built here too.
     """
