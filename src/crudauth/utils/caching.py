@@ -58,8 +58,12 @@ def _no_store_class(route_class: type[APIRoute]) -> type[APIRoute]:
 def mark_no_store(route: APIRoute) -> None:
     """Make ``route`` send ``Cache-Control: no-store`` unless it sets its own value.
 
-    The route keeps its own class. A subclass wraps its handler, so successful
-    responses and ``HTTPException`` errors both carry the header.
+    The route's class is swapped for a cached subclass of itself whose handler adds the
+    header, so successful responses and ``HTTPException`` errors both carry it. Marking
+    a route twice has no further effect.
+
+    Args:
+        route: The route to change in place.
     """
     if not getattr(route, "_crudauth_no_store", False):
         route.__class__ = _no_store_class(type(route))

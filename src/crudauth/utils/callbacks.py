@@ -17,8 +17,14 @@ _POSITIONAL_KINDS = (
 def takes_two_arguments(func: Callable[..., Any]) -> bool:
     """Return whether ``func`` has at least two required positional parameters.
 
-    crudauth calls such a callback with a second argument (a context object); any other
+    crudauth calls such a callback with a second argument (a context object). Any other
     callable, including one whose signature cannot be read, gets one argument only.
+
+    Args:
+        func: The callback to inspect.
+
+    Returns:
+        ``True`` when ``func`` takes two or more positional arguments without defaults.
     """
     try:
         signature = inspect.signature(func)

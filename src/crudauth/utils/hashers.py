@@ -44,25 +44,53 @@ _ARGON2ID_PREFIX = "$argon2id$"
 
 
 class PasswordHasher(ABC):
-    """One hashing scheme: hash a pre-hash, verify it, and judge stored strength."""
+    """One hashing scheme: hash a pre-hash, verify it, and judge stored strength.
+
+    Subclasses set ``scheme`` and implement the four abstract methods. Every
+    ``secret`` they receive is crudauth's 44-byte base64 pre-hash, never the password.
+
+    Attributes:
+        scheme: Short name of the scheme, such as ``"bcrypt"``.
+    """
 
     scheme: str = ""
 
     @abstractmethod
     def identifies(self, stored: str) -> bool:
-        """Return whether ``stored`` is in this scheme's format."""
+        """Return whether ``stored`` is in this scheme's format.
+
+        Args:
+            stored: A stored hash without crudauth's pepper prefix.
+        """
 
     @abstractmethod
     def hash(self, secret: bytes) -> str:
-        """Return a new salted hash of ``secret``."""
+        """Return a new salted hash of ``secret``.
+
+        Args:
+            secret: The pre-hash to hash.
+        """
 
     @abstractmethod
     def verify(self, secret: bytes, stored: str) -> bool | None:
-        """Check ``secret`` against ``stored``; ``None`` for a malformed hash."""
+        """Check ``secret`` against ``stored``.
+
+        Args:
+            secret: The pre-hash of the typed password.
+            stored: A hash this scheme identifies.
+
+        Returns:
+            Whether they match, or ``None`` when ``stored`` is malformed and no
+            comparison ran.
+        """
 
     @abstractmethod
     def needs_update(self, stored: str) -> bool:
-        """Return whether ``stored`` used weaker settings than this hasher uses."""
+        """Return whether ``stored`` used weaker settings than this hasher uses.
+
+        Args:
+            stored: A hash this scheme identifies.
+        """
 
     def cost_key(self) -> tuple[object, ...]:
         """Return the settings that decide the cost of one verification."""
@@ -82,7 +110,16 @@ class PasswordHasher(ABC):
 
 
 class BcryptHasher(PasswordHasher):
-    """bcrypt at ``rounds``; ``None`` reads ``hashing.BCRYPT_ROUNDS`` on each call."""
+    """bcrypt, the default hasher.
+
+    Args:
+        rounds: The bcrypt cost (4 to 31). ``None`` (the default) reads
+            ``crudauth.utils.hashing.BCRYPT_ROUNDS`` on each call, so a test suite can
+            lower it.
+
+    Raises:
+        ValueError: ``rounds`` is outside 4 to 31.
+    """
 
     scheme = "bcrypt"
 
@@ -134,6 +171,21 @@ class Argon2idHasher(PasswordHasher):
     and one lane. Lower settings raise ``ValueError``, because a hash made with them
     is cheaper to attack than the minimum the hasher promises. A stored hash with less
     memory, fewer passes or a shorter output is re-hashed at the next sign-in.
+
+    Args:
+        memory_cost: Memory per hash in KiB; at least 19456 (19 MiB).
+        time_cost: Number of passes; at least 2.
+        parallelism: Number of lanes; at least 1.
+        hash_len: Length of the raw hash in bytes; at least 16.
+        salt_len: Length of the random salt in bytes; at least 16.
+
+    Raises:
+        ValueError: A setting is below its minimum.
+
+    Example:
+        ```python
+        auth = CRUDAuth(..., password_hasher=Argon2idHasher(memory_cost=64 * 1024))
+        ```
     """
 
     scheme = "argon2id"
@@ -214,14 +266,25 @@ def _random_secret() -> bytes:
 
 @functools.lru_cache(maxsize=4)
 def bcrypt_dummy_hash(rounds: int) -> bytes:
-    """Return a bcrypt hash of a random secret at ``rounds``, made once per cost."""
+    """Return a bcrypt hash of a random secret at ``rounds``, made once per cost.
+
+    Args:
+        rounds: The bcrypt cost.
+    """
     return bcrypt.hashpw(_random_secret(), bcrypt.gensalt(rounds))
 
 
 def resolve_hasher(value: str | PasswordHasher) -> PasswordHasher:
     """Turn ``CRUDAuth(password_hasher=...)`` into a hasher object.
 
-    Accepts ``"bcrypt"``, ``"argon2id"`` or a ``PasswordHasher`` instance.
+    Args:
+        value: ``"bcrypt"``, ``"argon2id"`` or a ``PasswordHasher`` instance.
+
+    Returns:
+        ``value`` itself when it is a hasher, else a new hasher with default settings.
+
+    Raises:
+        ValueError: ``value`` is neither a known scheme name nor a hasher.
     """
     if isinstance(value, PasswordHasher):
         return value

@@ -102,14 +102,39 @@ def _dummy_hash(rounds: int) -> bytes:
 def get_password_hash(password: str) -> str:
     """Hash ``password`` with bcrypt over its NFKC SHA-256 pre-hash.
 
-    Raises ``ValueError`` when the password is longer than ``MAX_PASSWORD_LENGTH``
-    characters; callers run the password policy first, which reports that as a 422.
+    This blocks for the whole bcrypt run; call ``get_password_hash_async`` from async
+    code.
+
+    Args:
+        password: The plain password.
+
+    Returns:
+        The bcrypt hash to store, at ``BCRYPT_ROUNDS``.
+
+    Raises:
+        ValueError: The password is longer than ``MAX_PASSWORD_LENGTH`` characters.
+            Callers run the password policy first, which reports that as a 422.
+
+    Example:
+        ```python
+        user.hashed_password = await get_password_hash_async("correct horse battery")
+        ```
     """
     return DEFAULT_PASSWORD_HASHING.hash(password)
 
 
 async def get_password_hash_async(password: str) -> str:
-    """Hash ``password`` like ``get_password_hash``, in a worker thread."""
+    """Hash ``password`` like ``get_password_hash``, in a worker thread.
+
+    Args:
+        password: The plain password.
+
+    Returns:
+        The bcrypt hash to store.
+
+    Raises:
+        ValueError: The password is longer than ``MAX_PASSWORD_LENGTH`` characters.
+    """
     return await run_cpu_bound(get_password_hash, password)
 
 
@@ -117,11 +142,25 @@ def verify_and_update_password(plain: str, hashed: str | None) -> tuple[bool, st
     """Check ``plain`` against ``hashed`` and report a replacement hash when one is due.
 
     The NFKC form is tried first, then the typed form when it differs, so hashes made
-    before normalization keep working. The second value is a fresh bcrypt hash of the
-    normalized password when only the typed form matched, or when the stored hash uses
-    another scheme or a lower bcrypt cost, else ``None``. Never raises: a missing,
-    malformed or unusable hash, a non-string or an over-long password is a mismatch
-    that still pays the same bcrypt comparisons against a cached dummy hash.
+    before normalization keep working. Never raises: a missing, malformed or unusable
+    hash, a non-string or an over-long password is a mismatch that still pays the same
+    bcrypt comparisons against a cached dummy hash.
+
+    Args:
+        plain: The password as typed.
+        hashed: The stored hash (bcrypt or Argon2id), or ``None``.
+
+    Returns:
+        ``(verified, new_hash)``. ``new_hash`` is a fresh bcrypt hash of the normalized
+        password when only the typed form matched, or when the stored hash uses another
+        scheme or a lower bcrypt cost; otherwise it is ``None``.
+
+    Example:
+        ```python
+        ok, new_hash = verify_and_update_password(password, user.hashed_password)
+        if ok and new_hash is not None:
+            user.hashed_password = new_hash
+        ```
     """
     return DEFAULT_PASSWORD_HASHING.verify_and_update(plain, hashed)
 
@@ -129,18 +168,51 @@ def verify_and_update_password(plain: str, hashed: str | None) -> tuple[bool, st
 async def verify_and_update_password_async(
     plain: str, hashed: str | None
 ) -> tuple[bool, str | None]:
-    """Run ``verify_and_update_password`` in a worker thread."""
+    """Run ``verify_and_update_password`` in a worker thread.
+
+    Args:
+        plain: The password as typed.
+        hashed: The stored hash, or ``None``.
+
+    Returns:
+        ``(verified, new_hash)`` as ``verify_and_update_password`` returns them.
+    """
     return await run_cpu_bound(verify_and_update_password, plain, hashed)
 
 
 def verify_password(plain: str, hashed: str | None) -> bool:
-    """Check ``plain`` against ``hashed`` like ``verify_and_update_password``."""
+    """Check ``plain`` against ``hashed`` like ``verify_and_update_password``.
+
+    Blocks for the whole hash comparison; call ``verify_password_async`` from async
+    code.
+
+    Args:
+        plain: The password as typed.
+        hashed: The stored hash, or ``None``.
+
+    Returns:
+        Whether the password matches. Never raises for bad input.
+    """
     verified, _ = verify_and_update_password(plain, hashed)
     return verified
 
 
 async def verify_password_async(plain: str, hashed: str | None) -> bool:
-    """Run ``verify_password`` in a worker thread."""
+    """Run ``verify_password`` in a worker thread.
+
+    Args:
+        plain: The password as typed.
+        hashed: The stored hash, or ``None``.
+
+    Returns:
+        Whether the password matches. Never raises for bad input.
+
+    Example:
+        ```python
+        if not await verify_password_async(form.password, user.hashed_password):
+            raise UnauthorizedException("Invalid credentials")
+        ```
+    """
     return await run_cpu_bound(verify_password, plain, hashed)
 
 
@@ -149,6 +221,9 @@ def dummy_verify_password(plain: str) -> None:
 
     Call it in hand-written "no such user" branches so they take as long as a wrong
     password for a real account (no user enumeration by timing).
+
+    Args:
+        plain: The password as typed.
     """
     verify_and_update_password(plain, None)
 
@@ -156,14 +231,25 @@ def dummy_verify_password(plain: str) -> None:
 def make_unusable_password() -> str:
     """Return a fresh sentinel that no password verifies against.
 
-    The leading ``!`` makes it an invalid bcrypt hash; the random tail keeps every
-    sentinel distinct.
+    Store it for accounts that sign in only through OAuth or passkeys. The leading
+    ``!`` makes it an invalid bcrypt hash, and the random tail keeps every sentinel
+    distinct.
+
+    Returns:
+        ``"!"`` followed by 22 random URL-safe characters.
     """
     return UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(16)
 
 
 def is_unusable_password(hashed: str | None) -> bool:
-    """Return whether ``hashed`` is empty or an unusable-password sentinel."""
+    """Return whether ``hashed`` is empty or an unusable-password sentinel.
+
+    Args:
+        hashed: The stored hash, or ``None``.
+
+    Returns:
+        ``True`` for ``None``, ``""`` and any value starting with ``!``.
+    """
     return not hashed or hashed.startswith(UNUSABLE_PASSWORD_PREFIX)
 
 
@@ -182,9 +268,21 @@ def verify_plain_bcrypt(plain: str, hashed: str) -> bool:
 
     Compares the first 72 UTF-8 bytes, as plain bcrypt did when the hash was made, and
     returns ``False`` for values that are not bcrypt hashes. A password shaped like
-    crudauth's own pre-hash (44 characters of base64 decoding to 32 bytes) is rejected:
-    otherwise a leaked unsalted SHA-256 of a password could sign in against a crudauth
-    hash.
+    crudauth's own pre-hash (44 characters of base64 decoding to 32 bytes) is rejected,
+    because otherwise a leaked unsalted SHA-256 of a password could sign in against a
+    crudauth hash.
+
+    Args:
+        plain: The password as typed.
+        hashed: The stored plain-bcrypt hash.
+
+    Returns:
+        Whether the password matches.
+
+    Example:
+        ```python
+        auth = CRUDAuth(..., legacy_verifiers=[verify_plain_bcrypt])
+        ```
     """
     if not isinstance(plain, str) or _looks_like_pre_hash(plain):
         return False
@@ -203,6 +301,16 @@ def verify_legacy_password(
     matched. A verifier that raises counts as a mismatch and is logged. With no stored
     hash (or an unusable one) the verifiers run against the dummy hash and the result
     is always ``False``, so an unknown account costs the same and can never match.
+
+    Args:
+        plain: The password as typed; a non-string or one longer than
+            ``MAX_PASSWORD_LENGTH`` is a mismatch without running any verifier.
+        hashed: The stored foreign hash, or ``None``.
+        verifiers: Callables ``(plain, hashed) -> bool``; only a return of exactly
+            ``True`` counts as a match.
+
+    Returns:
+        Whether at least one verifier accepted the password for a real stored hash.
     """
     if not isinstance(plain, str) or len(plain) > MAX_PASSWORD_LENGTH:
         return False
@@ -233,5 +341,14 @@ def verify_legacy_password(
 async def verify_legacy_password_async(
     plain: str, hashed: str | None, verifiers: Sequence[LegacyVerifier]
 ) -> bool:
-    """Run ``verify_legacy_password`` in a worker thread."""
+    """Run ``verify_legacy_password`` in a worker thread.
+
+    Args:
+        plain: The password as typed.
+        hashed: The stored foreign hash, or ``None``.
+        verifiers: Callables ``(plain, hashed) -> bool``.
+
+    Returns:
+        Whether at least one verifier accepted the password.
+    """
     return await run_cpu_bound(verify_legacy_password, plain, hashed, verifiers)

@@ -23,8 +23,16 @@ def get_client_ip(request: HTTPConnection, trusted_hops: int = 0) -> str:
     With ``trusted_hops <= 0`` forwarding headers are ignored and the socket peer is
     returned. With ``N > 0`` every ``X-Forwarded-For`` line is joined in order and the
     entry ``N``-th from the right is returned, or the left-most one when the chain is
-    shorter. Without the header the socket peer is returned, and ``"unknown"`` when
-    there is no peer.
+    shorter. Without the header the socket peer is returned.
+
+    Args:
+        request: The request or WebSocket connection.
+        trusted_hops: Number of reverse proxies in front of the app that append to
+            ``X-Forwarded-For``; ``0`` (the default) trusts no forwarding header.
+
+    Returns:
+        The client address as text, or ``"unknown"`` when there is no socket peer and
+        no usable header.
     """
     peer = request.client.host if request.client and request.client.host else "unknown"
     if trusted_hops <= 0:
@@ -48,8 +56,18 @@ def client_ip_key(ip: str) -> str:
 
     IPv4 stays as is and an IPv4-mapped IPv6 address becomes its IPv4 form. Any other
     IPv6 address becomes its /64 network in CIDR text, because one client usually owns
-    a whole /64 and could otherwise rotate addresses to escape per-IP limits. Strings
-    that are not IP addresses are returned unchanged.
+    a whole /64 and could otherwise rotate addresses to escape per-IP limits.
+
+    Args:
+        ip: The client address, as returned by ``get_client_ip``.
+
+    Returns:
+        The key, or ``ip`` unchanged when it is not an IP address.
+
+    Example:
+        ```python
+        client_ip_key("2001:db8::1")  # "2001:db8::/64"
+        ```
     """
     try:
         address = ipaddress.ip_address(ip)
@@ -64,7 +82,15 @@ def client_ip_key(ip: str) -> str:
 
 
 def is_cross_site(request: HTTPConnection) -> bool:
-    """Return whether the browser marked the request ``Sec-Fetch-Site: cross-site``."""
+    """Return whether the browser marked the request ``Sec-Fetch-Site: cross-site``.
+
+    Args:
+        request: The request or WebSocket connection.
+
+    Returns:
+        ``True`` only for the value ``cross-site``. A missing header, ``same-site``
+        and ``same-origin`` all give ``False``.
+    """
     return request.headers.get("sec-fetch-site", "").strip().lower() == "cross-site"
 
 
@@ -94,6 +120,21 @@ def safe_redirect_path(target: str | None, default: str = "/") -> str:
     after each round of percent-decoding, so ``/%2f%2fevil.com`` and ``/%5cevil.com``
     are rejected too. This keeps a redirect parameter from sending users to another
     site (an open redirect).
+
+    Args:
+        target: The requested redirect target, usually a query parameter; ``None`` or
+            a non-string falls back to ``default``.
+        default: The path returned when ``target`` is rejected.
+
+    Returns:
+        ``target`` unchanged (not decoded) when it is safe, else ``default``.
+
+    Example:
+        ```python
+        safe_redirect_path("/account?tab=devices")  # "/account?tab=devices"
+        safe_redirect_path("//evil.example/")  # "/"
+        safe_redirect_path("https://evil.example/", default="/home")  # "/home"
+        ```
     """
     if not isinstance(target, str) or not target:
         return default

@@ -23,7 +23,18 @@ def canonical_email(email: str | None) -> str | None:
 
     NFKC folds compatibility look-alikes (fullwidth letters, ligatures) into their plain
     form, so a visually distinct spelling can never register a second account for, or
-    receive mail meant for, an existing address. ``None`` stays ``None``.
+    receive mail meant for, an existing address.
+
+    Args:
+        email: The address as typed, or ``None``.
+
+    Returns:
+        The canonical address, or ``None`` when ``email`` is ``None``.
+
+    Example:
+        ```python
+        canonical_email("  Alice@Example.COM ")  # "alice@example.com"
+        ```
     """
     if email is None:
         return None
@@ -35,6 +46,12 @@ def canonical_identifier(value: str) -> str:
 
     Deliberately coarser than lookup, so ``bob``, ``BOB`` and `` Bob `` share one
     lockout budget and an attacker cannot multiply attempts by varying case or spacing.
+
+    Args:
+        value: The identifier as typed at login (email, username or phone number).
+
+    Returns:
+        The key under which failed attempts for ``value`` are counted.
     """
     return unicodedata.normalize("NFKC", value).strip().casefold()
 
@@ -44,6 +61,12 @@ def canonical_username(value: str) -> str:
 
     Two usernames with the same canonical form are the same account name, so
     ``Alice``, ``ALICE`` and ``Alice`` in fullwidth letters cannot coexist.
+
+    Args:
+        value: The username as typed.
+
+    Returns:
+        The canonical username. Surrounding whitespace is kept.
     """
     return unicodedata.normalize("NFKC", value).casefold()
 
@@ -65,6 +88,12 @@ def is_mixed_script_lookalike(value: str) -> bool:
     Such a mix (for example a Cyrillic ``a`` (U+0430) inside ``admin``) imitates another
     account's name while folding to a different canonical form, so usernames like it
     are rejected.
+
+    Args:
+        value: The username to check; it is NFKC-normalized before the check.
+
+    Returns:
+        ``True`` when ``value`` has Latin letters and Cyrillic or Greek letters.
     """
     scripts = {_letter_script(char) for char in unicodedata.normalize("NFKC", value)}
     # NOTE: a name spelled wholly in Cyrillic or Greek look-alikes of Latin letters is
@@ -73,10 +102,19 @@ def is_mixed_script_lookalike(value: str) -> bool:
 
 
 def mask_email(email: str | None) -> str:
-    """Mask an email for display: keep the first local character and the domain.
+    """Mask an email for display, keeping the first local character and the domain.
 
-    ``"john@example.com"`` becomes ``"j***@example.com"``; a value without ``@`` (or an
-    empty one) becomes ``"***"``.
+    Args:
+        email: The address to mask, or ``None``.
+
+    Returns:
+        The masked address, or ``"***"`` for ``None``, an empty value or a value
+        without ``@``.
+
+    Example:
+        ```python
+        mask_email("john@example.com")  # "j***@example.com"
+        ```
     """
     if not email or "@" not in email:
         return "***"

@@ -27,24 +27,45 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class KeyRing:
-    """HMAC-SHA256 key derivation under a current secret and retired ones."""
+    """HMAC-SHA256 key derivation under a current secret and retired ones.
+
+    Args:
+        secret: The current ``SECRET_KEY``.
+        previous: Retired secrets, newest first; empty values and a repeat of
+            ``secret`` are dropped.
+    """
 
     def __init__(self, secret: str, previous: Sequence[str] = ()) -> None:
         self.current = secret.encode()
         self.previous = tuple(key.encode() for key in previous if key and key != secret)
 
     def derive(self, context: bytes, value: str) -> str:
-        """Return the hex HMAC of ``context + value`` under the current secret."""
+        """Return the hex HMAC of ``context + value`` under the current secret.
+
+        Args:
+            context: A fixed label that separates one kind of key from another.
+            value: The client-held value, such as a session id.
+        """
         return _hmac_hex(self.current, context, value)
 
     def derive_previous(self, context: bytes, value: str) -> list[str]:
-        """Return the keys ``value`` had under each retired secret, newest first."""
+        """Return the keys ``value`` had under each retired secret, newest first.
+
+        Args:
+            context: A fixed label that separates one kind of key from another.
+            value: The client-held value.
+        """
         return [_hmac_hex(secret, context, value) for secret in self.previous]
 
     def matches(self, context: bytes, value: str, expected: str) -> bool:
         """Return whether ``expected`` is the key of ``value`` under any known secret.
 
         Every secret is tried, so the time taken does not reveal which one matched.
+
+        Args:
+            context: A fixed label that separates one kind of key from another.
+            value: The client-held value.
+            expected: The key to compare against, as hex text.
         """
         expected_bytes = expected.encode("utf-8", "surrogateescape")
         matched = False

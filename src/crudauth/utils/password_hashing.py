@@ -29,7 +29,14 @@ _MIN_PEPPER_LENGTH = 16
 
 
 def normalize_password(password: str) -> str:
-    """Return the NFKC form of ``password``, so composed and decomposed input match."""
+    """Return the NFKC form of ``password``, so composed and decomposed input match.
+
+    Args:
+        password: The password as typed.
+
+    Returns:
+        The NFKC-normalized password.
+    """
     return unicodedata.normalize("NFKC", password)
 
 
@@ -43,7 +50,15 @@ def encode_password(password: str) -> bytes:
 
 
 def pre_hash(password: str, pepper: bytes | None = None) -> bytes:
-    """Return the 44-byte base64 digest that the hasher receives."""
+    """Return the 44-byte base64 digest that the hasher receives.
+
+    Args:
+        password: The normalized password.
+        pepper: The pepper that keys an HMAC-SHA256; ``None`` uses plain SHA-256.
+
+    Returns:
+        The base64 encoding of the 32-byte digest.
+    """
     if pepper is None:
         digest = hashlib.sha256(encode_password(password)).digest()
     else:
@@ -58,6 +73,11 @@ def _pepper_id(pepper: bytes) -> str:
 class PasswordHashing:
     """Hash new passwords with one hasher and verify every scheme crudauth knows.
 
+    A successful check reports a replacement hash when the stored one uses another
+    scheme, weaker settings, no pepper or a retired pepper. ``CRUDAuth`` builds one
+    from ``password_hasher=``, ``password_pepper=`` and ``previous_password_peppers=``
+    and keeps it as ``auth.runtime.passwords``.
+
     Args:
         hasher: ``"bcrypt"`` (the default), ``"argon2id"`` or a ``PasswordHasher``.
         pepper: Optional server-side secret, kept outside the database, that keys the
@@ -65,8 +85,16 @@ class PasswordHashing:
         previous_peppers: Retired peppers whose hashes still verify and are re-hashed
             with ``pepper`` at the next sign-in.
 
-    A successful check reports a replacement hash when the stored one uses another
-    scheme, weaker settings, no pepper or a retired pepper.
+    Raises:
+        ValueError: ``hasher`` is not a known scheme, ``pepper`` is shorter than 16
+            characters, or ``previous_peppers`` is given without ``pepper``.
+
+    Example:
+        ```python
+        passwords = PasswordHashing("argon2id", pepper=os.environ["PASSWORD_PEPPER"])
+        stored = passwords.hash("correct horse battery")
+        ok, new_hash = passwords.verify_and_update("correct horse battery", stored)
+        ```
     """
 
     def __init__(
@@ -104,8 +132,16 @@ class PasswordHashing:
     def hash(self, password: str) -> str:
         """Hash ``password`` with the configured hasher and pepper.
 
-        Raises ``ValueError`` when the password is longer than ``MAX_PASSWORD_LENGTH``
-        characters; callers run the password policy first, which reports that as a 422.
+        Args:
+            password: The plain password; it is NFKC-normalized before hashing.
+
+        Returns:
+            The string to store, prefixed with ``$hmac-sha256$<pepper id>`` when a
+            pepper is set.
+
+        Raises:
+            ValueError: The password is longer than ``MAX_PASSWORD_LENGTH`` characters.
+                Callers run the password policy first, which reports that as a 422.
         """
         if len(password) > MAX_PASSWORD_LENGTH:
             raise ValueError(
@@ -118,7 +154,17 @@ class PasswordHashing:
         return f"{PEPPERED_PREFIX}{self._pepper_id}{inner}"
 
     async def hash_async(self, password: str) -> str:
-        """Hash ``password`` like ``hash``, in a worker thread."""
+        """Hash ``password`` like ``hash``, in a worker thread.
+
+        Args:
+            password: The plain password.
+
+        Returns:
+            The string to store.
+
+        Raises:
+            ValueError: The password is longer than ``MAX_PASSWORD_LENGTH`` characters.
+        """
         return await run_cpu_bound(self.hash, password)
 
     def verify_and_update(self, plain: str, hashed: str | None) -> tuple[bool, str | None]:
@@ -128,6 +174,17 @@ class PasswordHashing:
         made before normalization keep working. Never raises: a missing, malformed or
         unusable hash, a non-string or an over-long password is a mismatch that still
         pays the same comparisons against a dummy hash of the configured scheme.
+
+        Args:
+            plain: The password as typed.
+            hashed: The stored hash in any known scheme, or ``None``.
+
+        Returns:
+            ``(verified, new_hash)``. ``new_hash`` is ``None`` unless the password
+            matched and the stored hash is due for replacement, which is the case when
+            only the typed form matched or the hash uses another scheme, weaker
+            settings, no pepper or a retired pepper. It is then a fresh hash with the
+            configured hasher and pepper.
         """
         if not isinstance(plain, str) or len(plain) > MAX_PASSWORD_LENGTH:
             # Over-long input is rejected before NFKC or hashing, so it costs no more
@@ -161,20 +218,52 @@ class PasswordHashing:
     async def verify_and_update_async(
         self, plain: str, hashed: str | None
     ) -> tuple[bool, str | None]:
-        """Run ``verify_and_update`` in a worker thread."""
+        """Run ``verify_and_update`` in a worker thread.
+
+        Args:
+            plain: The password as typed.
+            hashed: The stored hash, or ``None``.
+
+        Returns:
+            ``(verified, new_hash)`` as ``verify_and_update`` returns them.
+        """
         return await run_cpu_bound(self.verify_and_update, plain, hashed)
 
     def verify(self, plain: str, hashed: str | None) -> bool:
-        """Check ``plain`` against ``hashed`` like ``verify_and_update``."""
+        """Check ``plain`` against ``hashed`` like ``verify_and_update``.
+
+        Args:
+            plain: The password as typed.
+            hashed: The stored hash, or ``None``.
+
+        Returns:
+            Whether the password matches.
+        """
         verified, _ = self.verify_and_update(plain, hashed)
         return verified
 
     async def verify_async(self, plain: str, hashed: str | None) -> bool:
-        """Run ``verify`` in a worker thread."""
+        """Run ``verify`` in a worker thread.
+
+        Args:
+            plain: The password as typed.
+            hashed: The stored hash, or ``None``.
+
+        Returns:
+            Whether the password matches.
+        """
         return await run_cpu_bound(self.verify, plain, hashed)
 
     def needs_update(self, hashed: str) -> bool:
-        """Return whether ``hashed`` would be replaced at the next successful check."""
+        """Return whether ``hashed`` would be replaced at the next successful check.
+
+        Args:
+            hashed: The stored hash.
+
+        Returns:
+            ``True`` when the hash uses another scheme, weaker settings, no pepper or a
+            retired pepper; ``False`` for a hash no configured scheme recognizes.
+        """
         pepper_id, _pepper, inner = self._split(hashed)
         hasher = self._hasher_for(inner)
         if hasher is None or inner is None:
@@ -182,7 +271,11 @@ class PasswordHashing:
         return self._needs_update(hasher, inner, pepper_id)
 
     def dummy_verify(self, plain: str) -> None:
-        """Spend one password check against a dummy hash and discard the result."""
+        """Spend one password check against a dummy hash and discard the result.
+
+        Args:
+            plain: The password as typed.
+        """
         self.verify_and_update(plain, None)
 
     def _needs_update(self, hasher: PasswordHasher, inner: str, pepper_id: str | None) -> bool:

@@ -16,7 +16,11 @@ _UNPROCESSABLE = 422
 
 
 class ErrorResponse(BaseModel):
-    """Error body: a message, or the field errors of request validation."""
+    """Error body: a message, or the field errors of request validation.
+
+    Attributes:
+        detail: A message, or FastAPI's list of field errors for a 422.
+    """
 
     detail: str | list[dict[str, Any]]
 
@@ -31,7 +35,13 @@ def finish_routes(router: APIRouter) -> APIRouter:
     """Apply the route conventions to ``router`` and the routers it includes.
 
     Every route sends ``Cache-Control: no-store`` and documents its 422 body as
-    ``ErrorResponse``. Returns ``router`` for chaining.
+    ``ErrorResponse``. Routes are changed in place.
+
+    Args:
+        router: The router to finish.
+
+    Returns:
+        ``router`` itself, for chaining.
     """
     for route in router.routes:
         if isinstance(route, APIRoute):
