@@ -40,7 +40,21 @@ def redis_rate_limiter(
 ) -> RedisBackend:
     """Build a Redis limiter on ``client`` (borrowed) or a client for ``redis_url``.
 
-    Raises ``ImportError`` with an install hint when ``redis`` is missing and no client
-    is given.
+    Args:
+        redis_url: URL of the Redis server; used when ``client`` is ``None``.
+        client: An open ``redis.asyncio`` client to share; the limiter never closes it.
+        prefix: Prefix of every counter key.
+
+    Returns:
+        The limiter, ready to pass as ``CRUDAuth(rate_limiter=...)``.
+
+    Raises:
+        ImportError: ``redis`` is not installed and no ``client`` is given; the
+            message names the extra to install.
+
+    Example:
+        ```python
+        auth = CRUDAuth(..., rate_limiter=redis_rate_limiter("redis://localhost:6379/0"))
+        ```
     """
     return RedisBackend(redis_url=redis_url, client=client, prefix=prefix)

@@ -30,7 +30,20 @@ __all__ = [
 
 @dataclass(frozen=True)
 class RateLimit:
-    """At most ``times`` requests per fixed window of ``seconds``; zero times is off."""
+    """An allowance of at most ``times`` requests per fixed window of ``seconds``.
+
+    Attributes:
+        times: Requests allowed per window; ``0`` turns the limit off.
+        seconds: Window length in seconds.
+
+    Raises:
+        ValueError: ``times`` is negative or ``seconds`` is not positive.
+
+    Example:
+        ```python
+        auth = CRUDAuth(..., rate_limits={"register": RateLimit(times=3, seconds=3600)})
+        ```
+    """
 
     times: int
     seconds: int
@@ -55,7 +68,13 @@ RateLimitResolver = Callable[
 
 
 class KeyBy(str, Enum):
-    """Throttle identity: client IP, user, or the user when signed in and else IP."""
+    """Throttle identity: what a throttle counts requests against.
+
+    Attributes:
+        IP: The client address (an IPv6 client counts as its /64 network).
+        USER: The signed-in user.
+        USER_OR_IP: The signed-in user, else the client address.
+    """
 
     IP = "ip"
     USER = "user"
@@ -74,6 +93,11 @@ DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
     "oauth_authorize": RateLimit(30, SECONDS_PER_HOUR),
     "mfa_manage": RateLimit(10, SECONDS_PER_HOUR),
 }
+"""Built-in allowances of crudauth's throttled routes, keyed by action name.
+
+``CRUDAuth(rate_limits=...)`` replaces entries by the same names and rejects any other
+name. A ``RateLimit(0, ...)`` turns an action's throttle off.
+"""
 
 # "clear_all" also returns this identifier's own failures from this IP on success;
 # "clear_user_only" leaves every IP counter as it is.

@@ -39,6 +39,18 @@ def identity_key(key: KeyBy | Callable[..., Any], trusted_proxy_hops: int = 0) -
     principal's ``user_id``, and ``KeyBy.USER_OR_IP`` ``user:<id>`` when a principal
     is known, else ``ip:<address key>``. A callable is called as ``key(request)``, or
     as ``key(request, principal)`` when it takes two required positional arguments.
+
+    Args:
+        key: A ``KeyBy`` member or a callable returning the budget name.
+        trusted_proxy_hops: Proxies trusted to append to ``X-Forwarded-For`` when the
+            client address is read.
+
+    Returns:
+        A function ``(request, principal) -> str``. For ``KeyBy.USER`` it raises
+        ``UnauthorizedException`` (401) when the principal is ``None``.
+
+    Raises:
+        ValueError: ``key`` is neither a ``KeyBy`` member nor callable.
     """
 
     def ip_of(request: Request) -> str:
@@ -86,9 +98,23 @@ async def enforce_rate_limit(
     """Count one request against ``ratelimit:<action>:<identity>``; return its headers.
 
     The headers (``X-RateLimit-Limit`` and ``X-RateLimit-Remaining``) are also recorded
-    on ``request.state`` for ``RateLimitHeadersMiddleware``. Over the limit, raises
-    ``RateLimitException`` (429) with ``Retry-After`` and a remaining budget of 0. A
-    failing backend lets the request through unless ``fail_open`` is false.
+    on ``request.state`` for ``RateLimitHeadersMiddleware``.
+
+    Args:
+        backend: The counter backend.
+        request: The request being counted.
+        action: Name of the budget, such as ``"register"``.
+        limit: The allowance to enforce.
+        identity: Who the budget belongs to, from ``identity_key``.
+        fail_open: Let the request through when the backend fails (the default).
+
+    Returns:
+        The ``X-RateLimit-Limit`` and ``X-RateLimit-Remaining`` headers.
+
+    Raises:
+        RateLimitException: The limit is exceeded (429, with ``Retry-After`` and a
+            remaining budget of 0).
+        StoreUnavailableError: The store is unreachable and ``fail_open`` is false.
     """
     count, limited, retry_after = await backend.increment_and_check(
         f"{RATE_LIMIT_NAMESPACE}:{action}:{identity}",
@@ -110,7 +136,18 @@ async def enforce_rate_limit(
 async def resolve_limit(
     limit: RateLimit | RateLimitResolver, request: Request, principal: Principal | None
 ) -> RateLimit | None:
-    """Return the fixed ``limit``, or what a resolver returns for this request."""
+    """Return the fixed ``limit``, or what a resolver returns for this request.
+
+    Args:
+        limit: A ``RateLimit``, or a resolver called as ``limit(request, principal)``
+            that may be sync or async.
+        request: The request being counted.
+        principal: The caller, or ``None`` when anonymous or not looked up.
+
+    Returns:
+        The limit to apply, or ``None`` when the resolver returns anything that is not
+        a ``RateLimit``.
+    """
     if isinstance(limit, RateLimit):
         return limit
     resolved = limit(request, principal)
@@ -152,6 +189,25 @@ def limit_by_request(
 
     With ``lookup``, the caller is resolved first (``None`` for anonymous requests) and
     passed to the key and to a resolver. Without it, both always receive ``None``.
+    Nothing is counted while the backend getter returns ``None``, the resolver returns
+    no limit, or the limit is disabled. The dependency fails open when the backend
+    fails.
+
+    Args:
+        action: Name of the budget.
+        limit: A ``RateLimit``, or a resolver ``(request, principal)``.
+        key: A ``KeyBy`` member or a callable naming the budget.
+        backend_getter: Returns the limiter, or ``None`` when rate limiting is off.
+        db_dependency: The app's database-session dependency, used with ``lookup``.
+        lookup: Resolves the caller from the request and the database session.
+        trusted_proxy_hops: Proxies trusted to append to ``X-Forwarded-For``.
+
+    Returns:
+        An async FastAPI dependency that raises ``RateLimitException`` (429) when the
+        budget is spent and adds the limit headers to the response otherwise.
+
+    Raises:
+        ValueError: ``key`` is neither a ``KeyBy`` member nor callable.
     """
     name_identity = identity_key(key, trusted_proxy_hops)
 
@@ -184,6 +240,17 @@ def limit_by_user(
     """Build a dependency giving each signed-in user their own budget.
 
     Anonymous callers get 401 before anything is counted.
+
+    Args:
+        action: Name of the budget.
+        limit: A ``RateLimit``, or a resolver ``(request, principal)``.
+        backend_getter: Returns the limiter, or ``None`` when rate limiting is off.
+        db_dependency: The app's database-session dependency.
+        lookup: Resolves the caller from the request and the database session.
+
+    Returns:
+        An async FastAPI dependency that raises ``UnauthorizedException`` (401) for
+        anonymous callers and ``RateLimitException`` (429) when the budget is spent.
     """
     name_identity = identity_key(KeyBy.USER)
 

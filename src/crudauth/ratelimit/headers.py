@@ -26,7 +26,11 @@ def record_rate_limit_headers(request: HTTPConnection, headers: Mapping[str, str
     """Keep ``headers`` on ``request.state`` unless a tighter budget was recorded first.
 
     When several limiters count one request, the set with the smallest remaining
-    budget wins; on a tie, a set carrying ``Retry-After`` replaces one without it.
+    budget wins. On a tie, a set carrying ``Retry-After`` replaces one without it.
+
+    Args:
+        request: The request being counted.
+        headers: The limit headers of one limiter, with ``X-RateLimit-Remaining``.
     """
     current: Mapping[str, str] | None = getattr(request.state, RATE_LIMIT_HEADERS_STATE, None)
     new = dict(headers)
@@ -45,7 +49,15 @@ class RateLimitHeadersMiddleware:
 
     A request that passed a limiter and then failed later (401, 404, 422) still shows
     the client its budget. Responses that already carry ``X-RateLimit-Limit`` are left
-    as they are.
+    as they are. Only HTTP requests are touched.
+
+    Args:
+        app: The ASGI app to wrap.
+
+    Example:
+        ```python
+        app.add_middleware(RateLimitHeadersMiddleware)
+        ```
     """
 
     def __init__(self, app: ASGIApp) -> None:

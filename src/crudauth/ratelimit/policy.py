@@ -49,8 +49,24 @@ class LockoutPolicy:
     the canonical identifier. When either count passes ``max_attempts``, both are
     locked for ``lockout_base_seconds * 2**rounds`` (capped at ``lockout_max_seconds``).
     The round count is remembered for ``round_retention_seconds`` after the latest lock,
-    so a slow, paced attack keeps escalating. With ``fail_open=False`` a backend failure
-    refuses the login.
+    so a slow, paced attack keeps escalating. ``CRUDAuth`` builds one from
+    ``lockout=LockoutConfig(...)``.
+
+    Args:
+        backend: The counter backend.
+        max_attempts: Attempts allowed per IP and per identifier within the window.
+        attempt_window_seconds: Length of the counting window.
+        lockout_base_seconds: Duration of the first lock.
+        lockout_max_seconds: Cap on a lock's duration.
+        round_retention_seconds: How long the round count outlives the latest lock.
+        on_login_success: ``"clear_all"`` or ``"clear_user_only"``, as in
+            ``LockoutConfig``.
+        fail_open: On a backend failure, allow the login (``True``) or reject it
+            (``False``, the default).
+
+    Raises:
+        ValueError: A number is not a positive integer or ``on_login_success`` is
+            not one of the two modes.
     """
 
     def __init__(
@@ -87,7 +103,16 @@ class LockoutPolicy:
     def from_config(
         cls, backend: RateLimiterBackend, config: LockoutConfig, *, fail_open: bool = False
     ) -> LockoutPolicy:
-        """Build a policy with the numbers of ``config``."""
+        """Build a policy with the numbers of ``config``.
+
+        Args:
+            backend: The counter backend.
+            config: The lockout tuning.
+            fail_open: On a backend failure, allow the login instead of rejecting it.
+
+        Returns:
+            The policy.
+        """
         return cls(
             backend,
             max_attempts=config.max_attempts,
@@ -110,6 +135,22 @@ class LockoutPolicy:
 
         Call it with ``success=False`` before the password is checked, and with
         ``success=True`` after a successful login to clear this identifier's pressure.
+        A live lock rejects the attempt without counting it.
+
+        Args:
+            ip: The client address; an IPv6 address counts as its /64 network.
+            identifier: The login identifier as typed; it is canonicalized.
+            success: Record a successful login instead of an attempt.
+
+        Returns:
+            ``(allowed, remaining, retry_after)``: whether the attempt may proceed, the
+            attempts left in the window, and the seconds until a lock ends. A backend
+            failure returns ``(True, max_attempts, 0)`` with ``fail_open`` and
+            ``(False, 0, lockout_base_seconds)`` without it.
+
+        Raises:
+            StoreUnavailableError: The store is unreachable and ``fail_open`` is
+                false.
         """
         keys = _Keys(*_lockout_subjects(ip, identifier))
         try:
@@ -186,7 +227,11 @@ class LockoutPolicy:
     async def forget_attempt(self, ip: str, identifier: str) -> None:
         """Take back one attempt of this pair, for a correct password awaiting MFA.
 
-        Backend errors are logged, not raised; earlier failures stay counted.
+        Backend errors are logged, not raised, and earlier failures stay counted.
+
+        Args:
+            ip: The client address.
+            identifier: The login identifier as typed.
         """
         keys = _Keys(*_lockout_subjects(ip, identifier))
         counters = [keys.ip, keys.user]

@@ -27,7 +27,18 @@ class DatabaseRateLimiterBackend(RateLimiterBackend):
 
     Each increment is one upsert. A counter whose expiry has passed restarts at the
     increment amount with a fresh expiry in the same statement, so expired rows never
-    need a separate cleanup before use.
+    need a separate cleanup before use. Database failures raise
+    ``StoreUnavailableError``, except in ``ping``.
+
+    Args:
+        database: The store whose counter table contains the rows.
+        prefix: Prefix of every counter key.
+
+    Example:
+        ```python
+        store = DatabaseStore(engine)
+        limiter = DatabaseRateLimiterBackend(store, prefix="myapp:")
+        ```
     """
 
     def __init__(self, database: DatabaseStore, prefix: str = "") -> None:

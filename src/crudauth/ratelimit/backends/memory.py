@@ -16,8 +16,9 @@ class MemoryRateLimiterBackend(RateLimiterBackend):
 
     Deadlines come from ``time.monotonic``, looked up through this module's ``time``
     attribute on every call so tests can replace the clock. Expired keys are evicted on
-    access, and a full sweep every few hundred increments bounds the memory taken by
-    abandoned window keys. No call awaits, so every operation is atomic.
+    access, and a full sweep every 256 increments bounds the memory taken by abandoned
+    window keys. No call awaits, so every operation is atomic. Use it for development
+    and single-process apps only, because each worker counts on its own.
     """
 
     def __init__(self) -> None:

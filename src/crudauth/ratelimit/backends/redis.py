@@ -24,7 +24,18 @@ class RedisBackend(RateLimiterBackend):
     """Counters stored as ``prefix + key`` with Redis TTLs.
 
     Every increment and its TTL change run in one MULTI, so a crash between them cannot
-    leave a counter that never expires. Needs Redis 7.0+ for ``EXPIRE ... NX``.
+    leave a counter that never expires. Needs Redis 7.0+ for ``EXPIRE ... NX``. A Redis
+    failure in a counter operation or in ``initialize`` raises
+    ``StoreUnavailableError``, while ``ping`` returns ``False``.
+
+    Args:
+        redis_url: URL of the Redis server; used when ``client`` is ``None`` (the
+            default URL is a local Redis, database 0).
+        client: An open ``redis.asyncio`` client to share; ``close`` leaves it open.
+        prefix: Prefix of every counter key.
+
+    Raises:
+        ImportError: ``redis`` is not installed and no ``client`` is given.
     """
 
     def __init__(
