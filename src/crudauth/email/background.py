@@ -25,7 +25,15 @@ Step = Callable[[Any], Awaitable[None]]
 async def open_session(dependency: Callable[..., Any]) -> AsyncIterator[Any]:
     """Call a FastAPI-style session dependency by hand and close it afterwards.
 
-    ``app.dependency_overrides`` does not apply here: the dependency itself is called.
+    ``app.dependency_overrides`` does not apply here, because the dependency itself is
+    called. The dependency must take no arguments.
+
+    Args:
+        dependency: A sync or async function or generator that returns or yields the
+            session.
+
+    Yields:
+        The session the dependency produced.
     """
     async with AsyncExitStack() as stack:
         result = dependency()
@@ -47,6 +55,11 @@ async def run_after_response(dependency: Callable[..., Any] | None, step: Step, 
 
     The response is already sent, so an error can only be logged and is swallowed.
     Only its class is logged because database and mailer errors may quote addresses.
+
+    Args:
+        dependency: The app's session dependency, or ``None``.
+        step: The work to run; it receives the session.
+        name: Name of the step for the log line.
     """
     try:
         if dependency is None:

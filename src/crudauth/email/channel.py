@@ -30,10 +30,15 @@ DeliveryKind = EmailKind
 class DeliveryIntent:
     """One message a channel must deliver.
 
-    ``token`` is the bare signed token (``None`` for notices), so a channel can build
-    its own URL. ``user`` is the logical projection of the account (``{}`` for the
-    existing-account notice). ``recipient`` is the factor value, the new address of an
-    email change, or the previous address of an ``email_changed`` notice.
+    Attributes:
+        kind: The message kind, such as ``"reset_password"``.
+        token: The bare signed token, so a channel can build its own URL; ``None``
+            for notices.
+        user: The logical projection of the account (``{}`` for the
+            existing-account notice).
+        recipient: The factor value (address or phone number), the new address of an
+            email change, or the previous address of an ``email_changed`` notice.
+        expires_in: Token lifetime in seconds; ``0`` for notices.
     """
 
     kind: DeliveryKind
@@ -46,8 +51,21 @@ class DeliveryIntent:
 class DeliveryChannel(ABC):
     """Port for a delivery medium (email, SMS, a chat app, a queue).
 
-    ``sends_email`` marks channels that email ``intent.recipient``; only those receive
-    ``change_email`` intents. A channel ignores kinds it does not handle.
+    A channel ignores kinds it does not handle.
+
+    Attributes:
+        sends_email: Whether the channel emails ``intent.recipient``; only such
+            channels receive ``change_email`` intents.
+
+    Example:
+        ```python
+        class SmsChannel(DeliveryChannel):
+            async def deliver(self, intent, db):
+                if intent.kind != "reset_password" or intent.token is None:
+                    return
+                link = f"https://app.example.com/reset-password?token={intent.token}"
+                await sms_client.send(intent.recipient, f"Reset your password: {link}")
+        ```
     """
 
     sends_email: ClassVar[bool] = False
@@ -56,9 +74,11 @@ class DeliveryChannel(ABC):
     async def deliver(self, intent: DeliveryIntent, db: AsyncSession | None) -> None:
         """Route, render and send ``intent``; it may raise on failure.
 
-        ``db`` may be read (e.g. to load an app column) but must not be committed or
-        kept: it closes once the delivery ends. It is ``None`` for the existing-account
-        notice.
+        Args:
+            intent: The message to deliver.
+            db: A session that may be read (for example to load an app column) but
+                must not be committed or kept, because it closes once the delivery
+                ends. ``None`` for the existing-account notice.
         """
 
 
@@ -71,7 +91,11 @@ _LINK_MESSAGES: dict[str, tuple[str, str]] = {
 
 
 class EmailChannel(DeliveryChannel):
-    """The built-in channel: composes plain-text mail and hands it to the sender."""
+    """The built-in channel: composes plain-text mail and hands it to the sender.
+
+    Args:
+        config: The email settings with the sender and the frontend paths.
+    """
 
     sends_email: ClassVar[bool] = True
 
@@ -101,7 +125,13 @@ class EmailChannel(DeliveryChannel):
     async def deliver(self, intent: DeliveryIntent, db: AsyncSession | None) -> None:
         """Send ``intent`` through the configured ``EmailSender``.
 
-        Raises ``ValueError`` for a kind this channel does not send (``welcome``).
+        Args:
+            intent: The message to deliver.
+            db: Unused by this channel.
+
+        Raises:
+            ValueError: The kind is one this channel does not send (``welcome``), or a
+                link kind arrives without a token.
         """
         kind = intent.kind
         sender = self.config.sender

@@ -25,14 +25,36 @@ class EmailConfig:
     """Email delivery settings of the recovery flows.
 
     Links point at the app's frontend (``frontend_url`` + a path + ``?token=``), never
-    at a crudauth route: the frontend page reads ``token`` and posts it to the matching
-    confirm endpoint. Lifetimes are in hours.
+    at a crudauth route. The frontend page reads ``token`` and posts it to the matching
+    confirm endpoint.
 
-    ``verify_on_register`` (default ``True``) makes ``/register`` answer 202 with one
-    uniform body for new and taken addresses and send a verification link, so signup
-    cannot reveal which addresses have accounts. ``False`` keeps the recovery routes but
-    registers like an app without email: 200 with the new account, 422 for a taken
-    address, and no verification message. Use it only where addresses are not secret.
+    Attributes:
+        sender: The app's ``EmailSender``.
+        frontend_url: Origin of the frontend, such as ``https://app.example.com``; an
+            empty value logs a warning and makes host-less links.
+        verify_ttl_hours: Lifetime of an email-verification link (default 24).
+        reset_ttl_hours: Lifetime of a password-reset link (default 1).
+        change_ttl_hours: Lifetime of an email-change confirmation link (default 24).
+        verify_path: Frontend path of the verification page.
+        reset_path: Frontend path of the password-reset page.
+        change_path: Frontend path of the email-change confirmation page.
+        verify_on_register: ``True`` (the default) makes ``/register`` return 202
+            with one uniform body for new and taken addresses and send a verification
+            link, so signup cannot reveal which addresses have accounts. ``False``
+            registers like an app without email: 200 with the new account, 422 for a
+            taken address, and no verification message. Use ``False`` only where
+            addresses are not secret.
+
+    Raises:
+        ValueError: A lifetime is not a positive integer.
+
+    Example:
+        ```python
+        auth = CRUDAuth(
+            ...,
+            email=EmailConfig(sender=OutboxSender(), frontend_url="https://app.example.com"),
+        )
+        ```
     """
 
     sender: EmailSender
@@ -60,5 +82,9 @@ class EmailConfig:
         """Return ``frontend_url`` + ``path`` + ``?token=<token>``.
 
         The token is not URL-encoded again because signed tokens are URL-safe.
+
+        Args:
+            path: Frontend path, such as ``verify_path``.
+            token: The signed token.
         """
         return f"{self.frontend_url.rstrip('/')}{path}?token={token}"

@@ -25,8 +25,14 @@ async def fan_out(
 ) -> None:
     """Hand ``intent`` to each channel in order; a failing channel never stops the rest.
 
-    Nothing is reported back, on purpose: counting successes would let a caller learn
-    whether an account exists. ``change_email`` goes only to channels that send email.
+    Nothing is reported back, on purpose, because counting successes would let a caller
+    learn whether an account exists. ``change_email`` goes only to channels that send
+    email. A channel's failure is logged with its exception class only.
+
+    Args:
+        channels: The configured channels, in order.
+        intent: The message to deliver.
+        db: A session the channels may read, or ``None``.
     """
     for channel in channels:
         if intent.kind == "change_email" and not channel.sends_email:
@@ -52,10 +58,23 @@ async def target_throttled(
 ) -> bool:
     """Count one request for ``target`` and return whether it is over its budget.
 
-    The key is ``email:<action>:<canonical target>``. The caller then stops silently:
-    a 429 here would reveal that the account exists and let anyone lock a victim out.
-    A failing limiter counts as over the budget, so an outage never sends mail
-    unthrottled; an unreachable store raises ``StoreUnavailableError``.
+    The key is ``email:<action>:<canonical target>``. The caller then stops silently,
+    because a 429 here would reveal that the account exists and let anyone lock a
+    victim out. A failing limiter counts as over the budget, so an outage never sends
+    mail unthrottled.
+
+    Args:
+        limiter: The counter backend, or ``None`` for no throttle.
+        limits: The app's rate limits by action name.
+        action: The action whose limit applies, such as ``"password_reset_request"``.
+        target: The address or phone number the message would go to.
+
+    Returns:
+        ``True`` when the target is over its budget or the limiter failed; ``False``
+        when no limiter or limit applies.
+
+    Raises:
+        StoreUnavailableError: The store is unreachable.
     """
     limit = limits.get(action)
     if limiter is None or limit is None or limit.disabled:

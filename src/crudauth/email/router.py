@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, Depends
 from pydantic import BaseModel
 
+from crudauth.dependencies import with_current_row
 from crudauth.email.background import run_after_response
 from crudauth.email.constants import (
     CHANGE_ACTION,
@@ -43,9 +44,19 @@ def _confirmed(detail: str, result: EmailFlowResult) -> dict[str, Any]:
 def build_email_router(auth: AuthSurface, service: EmailFlowService) -> APIRouter:
     """Build the recovery routes over ``service``.
 
-    The request routes answer at once with one fixed body, and the lookup, minting and
+    The request routes respond at once with one fixed body, and the lookup, minting and
     delivery run after the response, so an existing and an unknown account look the
     same to the caller, in body and in time.
+
+    Args:
+        auth: The facade surface, for identity settings, limits and dependencies.
+        service: The recovery service the routes call.
+
+    Returns:
+        A router with the verify, reset and email-change routes.
+
+    Raises:
+        ValueError: ``IdentityConfig.recovery`` names no field.
     """
     factor = auth.identity.recovery
     if factor is None:
@@ -121,7 +132,8 @@ def _add_change_routes(
     router: APIRouter,
     dependencies: list[Any],
 ) -> None:
-    current_user = auth.current_user()
+    # The password check of an email change runs on the database's row.
+    current_user = with_current_row(auth.runtime, auth.current_user(), auth.session)
     repo = auth.repo
 
     @router.post("/email/change-request", dependencies=dependencies)

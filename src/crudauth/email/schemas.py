@@ -12,13 +12,23 @@ __all__ = ["ChangeRequestIn", "TokenIn", "recovery_request_model"]
 
 
 class TokenIn(BaseModel):
-    """Body of the verify and change confirm routes."""
+    """Body of the verify and change confirm routes.
+
+    Attributes:
+        token: The token from the link.
+    """
 
     token: str
 
 
 class ChangeRequestIn(BaseModel):
-    """Body of ``POST /email/change-request``."""
+    """Body of ``POST /email/change-request``.
+
+    Attributes:
+        new_email: The address to change to.
+        password: The current password, re-checked before anything is sent.
+        redirect_to: Frontend path to return to after confirmation.
+    """
 
     new_email: EmailStr
     password: str
@@ -28,8 +38,15 @@ class ChangeRequestIn(BaseModel):
 def recovery_request_model(factor: str) -> type[BaseModel]:
     """Build the verify/reset request body: one required field named after ``factor``.
 
-    ``email`` is validated as an address; any other factor (``phone``) is a plain
-    string of at most ``MAX_FACTOR_LENGTH`` characters.
+    ``email`` is validated as an address, and any other factor (``phone``) is a plain
+    string of at most ``MAX_FACTOR_LENGTH`` characters. The model also has an optional
+    ``redirect_to``.
+
+    Args:
+        factor: The recovery factor's field name, such as ``"email"``.
+
+    Returns:
+        A pydantic model named ``RecoveryRequestIn``.
     """
     value_type: Any = (
         EmailStr if factor == "email" else Annotated[str, Field(max_length=MAX_FACTOR_LENGTH)]
@@ -40,7 +57,15 @@ def recovery_request_model(factor: str) -> type[BaseModel]:
 
 
 def reset_confirm_model(new_password_type: Any) -> type[BaseModel]:
-    """Build the reset-confirm body; ``new_password_type`` documents the policy."""
+    """Build the reset-confirm body with ``token`` and ``new_password`` fields.
+
+    Args:
+        new_password_type: Annotated type of ``new_password`` that documents the
+            password policy in the OpenAPI schema.
+
+    Returns:
+        A pydantic model named ``ResetConfirmIn``.
+    """
     fields: dict[str, Any] = {"token": (str, ...), "new_password": (new_password_type, ...)}
     model: type[BaseModel] = create_model("ResetConfirmIn", **fields)
     return model

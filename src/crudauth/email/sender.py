@@ -14,9 +14,14 @@ __all__ = ["EMAIL_KINDS", "EmailContext", "EmailKind", "EmailSender"]
 class EmailContext:
     """Render data of one message.
 
-    ``link`` is the URL with the token embedded (``None`` for notices) and is the same
-    string that ``body`` contains; ``expires_in`` is the token lifetime in seconds (0
-    for notices). No field carries the bare token or any user-controlled value.
+    No field carries the bare token on its own; it appears only inside ``link``.
+
+    Attributes:
+        kind: The message kind, such as ``"reset_password"``.
+        link: The frontend URL with the token embedded, the same string that ``body``
+            contains; ``None`` for notices.
+        recipient: The address the message goes to.
+        expires_in: Token lifetime in seconds; ``0`` for notices.
     """
 
     kind: EmailKind
@@ -31,6 +36,13 @@ class EmailSender(ABC):
     crudauth calls ``send`` after the HTTP response of a request endpoint has gone out,
     and logs and swallows whatever it raises. Handing the message to a queue keeps the
     worker free.
+
+    Example:
+        ```python
+        class OutboxSender(EmailSender):
+            async def send(self, *, to, subject, body, kind, context):
+                await outbox.put({"to": to, "subject": subject, "body": body})
+        ```
     """
 
     @abstractmethod
@@ -43,4 +55,12 @@ class EmailSender(ABC):
         kind: EmailKind,
         context: EmailContext,
     ) -> None:
-        """Send ``body`` (plain text that already contains the link) to ``to``."""
+        """Send one plain-text email.
+
+        Args:
+            to: The recipient address.
+            subject: The subject line.
+            body: Plain-text body that already contains the link, if any.
+            kind: The message kind.
+            context: Render data for apps that compose their own body.
+        """

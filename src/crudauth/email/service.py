@@ -60,7 +60,12 @@ SESSION_END_REASON = "password_reset"
 
 
 class EmailFlowResult(NamedTuple):
-    """The account a confirmed flow changed and the safe redirect its token carried."""
+    """The account a confirmed flow changed and the safe redirect its token carried.
+
+    Attributes:
+        user: The updated user row.
+        redirect_to: The same-site relative path the request carried, or ``None``.
+    """
 
     user: Any
     redirect_to: str | None
@@ -77,10 +82,39 @@ class EmailFlowService:
     """Verification, password reset and email change over signed one-time tokens.
 
     The request methods stop silently (absent, inactive or throttled account) so their
-    caller can answer the same way for every address. The confirm methods validate
+    caller can respond the same way for every address. The confirm methods validate
     everything first and redeem the token last, so a request rejected for a fixable
     reason (a weak password, a taken address) leaves the token usable. They raise HTTP
     exceptions (400, 422) that a hand-written route can let propagate.
+
+    ``CRUDAuth`` builds the service from ``email=`` and ``channels=`` and exposes it as
+    ``auth.emails``. The constructor's TTL arguments override ``config``'s lifetimes.
+
+    Args:
+        repo: The user repository.
+        secret_key: Signs the tokens.
+        hooks: The app's hooks, fired after a confirmed flow.
+        config: Email settings; adds the built-in ``EmailChannel`` first.
+        channels: More delivery channels, after the email channel.
+        algorithm: The JWT signing algorithm.
+        token_store: Records redeemed tokens; ``None`` means no single-use guard.
+        session_manager: Ends sessions after a password reset when no runtime is set.
+        rate_limiter: Counts the per-target throttles; ``None`` turns them off.
+        rate_limits: Allowances by action name.
+        verify_ttl_hours: Lifetime of verification links in hours.
+        reset_ttl_hours: Lifetime of reset links in hours.
+        change_ttl_hours: Lifetime of email-change links in hours.
+        password_policy: The policy a reset password must pass.
+        previous_secret_keys: Retired secrets whose tokens still verify.
+        passwords: The configured hasher; defaults to bcrypt without a pepper.
+
+    Example:
+        ```python
+        @app.post("/support/send-reset")
+        async def send_reset(email: str, db: AsyncSession = Depends(get_db)):
+            await auth.emails.request_password_reset(db, email)
+            return {"detail": "If an account exists, a link has been sent."}
+        ```
     """
 
     # The facade's runtime: ending credentials covers token families through it.
@@ -215,7 +249,17 @@ class EmailFlowService:
     # -- request flows -----------------------------------------------------------------
 
     async def notify_existing_account(self, value: str) -> None:
-        """Tell the owner of ``value`` that someone tried to register with it."""
+        """Tell the owner of ``value`` that someone tried to register with it.
+
+        Nothing is sent while the address is over its ``existing_account_notice``
+        budget.
+
+        Args:
+            value: The address that was used at signup.
+
+        Raises:
+            StoreUnavailableError: The rate-limit store is unreachable.
+        """
         if await self._throttled(EXISTING_ACCOUNT_ACTION, value):
             return
         intent = DeliveryIntent(
@@ -226,7 +270,20 @@ class EmailFlowService:
     async def request_recovery_verification(
         self, db: AsyncSession, value: str, *, redirect_to: str | None = None
     ) -> None:
-        """Deliver a verification link for the recovery ``value``, if it may get one."""
+        """Deliver a verification link for the recovery ``value``, if it may get one.
+
+        Nothing is sent without a recovery factor, over the budget, for an absent or
+        inactive account, or for one already verified.
+
+        Args:
+            db: The database session.
+            value: The recovery factor's value (address or phone number).
+            redirect_to: Path to return to after confirmation; dropped unless it is a
+                same-site relative path.
+
+        Raises:
+            StoreUnavailableError: The rate-limit store is unreachable.
+        """
         factor = self.repo.recovery
         if factor is None or await self._throttled(VERIFY_ACTION, value):
             return
@@ -248,7 +305,20 @@ class EmailFlowService:
     async def request_password_reset(
         self, db: AsyncSession, value: str, *, redirect_to: str | None = None
     ) -> None:
-        """Deliver a reset link for the recovery ``value``, if it may get one."""
+        """Deliver a reset link for the recovery ``value``, if it may get one.
+
+        Nothing is sent without a recovery factor, over the budget, or for an absent or
+        inactive account.
+
+        Args:
+            db: The database session.
+            value: The recovery factor's value (address or phone number).
+            redirect_to: Path to return to after the reset; dropped unless it is a
+                same-site relative path.
+
+        Raises:
+            StoreUnavailableError: The rate-limit store is unreachable.
+        """
         factor = self.repo.recovery
         if factor is None or await self._throttled(RESET_ACTION, value):
             return
@@ -268,11 +338,23 @@ class EmailFlowService:
         await self._deliver(intent, db)
 
     async def check_email_change(self, user: Any, new_email: str, password: str) -> str:
-        """Run the owner-facing checks of an email change; return the canonical address.
+        """Run the owner-facing checks of an email change and canonicalize the address.
 
-        Raises 400 for a wrong password or an unchanged address and 422 for an address
-        longer than the column. These only reach the signed-in owner, so they reveal
-        nothing about other accounts.
+        These errors only reach the signed-in owner, so they reveal nothing about other
+        accounts.
+
+        Args:
+            user: The signed-in user's row.
+            new_email: The requested address.
+            password: The current password as typed.
+
+        Returns:
+            The canonical form of ``new_email``.
+
+        Raises:
+            BadRequestException: The password is wrong or the address is unchanged.
+            ValueTooLongException: The address is longer than the email column.
+            RuntimeError: The user model has no ``email`` column.
         """
         if not self.repo.has("email"):
             raise RuntimeError("Email change needs an 'email' column on the user model")
@@ -291,7 +373,20 @@ class EmailFlowService:
     async def send_email_change(
         self, db: AsyncSession, user: Any, new_email: str, *, redirect_to: str | None = None
     ) -> None:
-        """Deliver the confirmation link to ``new_email`` unless throttled or taken."""
+        """Deliver the confirmation link to ``new_email`` unless throttled or taken.
+
+        Call it after ``check_email_change``. A taken address gets nothing, so the
+        caller's response stays the same.
+
+        Args:
+            db: The database session.
+            user: The signed-in user's row.
+            new_email: The requested address.
+            redirect_to: Path to return to after confirmation.
+
+        Raises:
+            StoreUnavailableError: The rate-limit store is unreachable.
+        """
         new_email = canonical_email(new_email)
         if await self._throttled(CHANGE_ACTION, new_email):
             return
@@ -324,14 +419,38 @@ class EmailFlowService:
         *,
         redirect_to: str | None = None,
     ) -> None:
-        """Check the request, then deliver the confirmation link to ``new_email``."""
+        """Check the request, then deliver the confirmation link to ``new_email``.
+
+        Args:
+            db: The database session.
+            user: The signed-in user's row.
+            new_email: The requested address.
+            password: The current password as typed.
+            redirect_to: Path to return to after confirmation.
+
+        Raises:
+            BadRequestException: The password is wrong or the address is unchanged.
+            ValueTooLongException: The address is longer than the email column.
+        """
         canonical = await self.check_email_change(user, new_email, password)
         await self.send_email_change(db, user, canonical, redirect_to=redirect_to)
 
     # -- confirm flows -----------------------------------------------------------------
 
     async def confirm_recovery_verification(self, db: AsyncSession, token: str) -> EmailFlowResult:
-        """Redeem a verification token and mark the recovery factor verified."""
+        """Redeem a verification token and mark the recovery factor verified.
+
+        Args:
+            db: The database session.
+            token: The token from the link.
+
+        Returns:
+            The user and the token's redirect.
+
+        Raises:
+            BadRequestException: The token is invalid, expired, already used or no
+                longer matches the account.
+        """
         claims, user = await self._redeemable(db, token, VERIFY)
         await self._consume(token, VERIFY, self.verify_ttl_hours)
 
@@ -345,8 +464,22 @@ class EmailFlowService:
     ) -> EmailFlowResult:
         """Redeem a reset token, set the new password and sign the user out everywhere.
 
-        Bumping ``token_version`` ends every bearer token; every server-side session is
-        ended too. Raises 422 (token kept) when the password fails the policy.
+        Bumping ``token_version`` ends every bearer token, and every server-side
+        session and token family is ended too.
+
+        Args:
+            db: The database session.
+            token: The token from the link.
+            new_password: The new password.
+
+        Returns:
+            The user and the token's redirect.
+
+        Raises:
+            BadRequestException: The token is invalid, expired, already used or no
+                longer matches the account, or the password changed meanwhile.
+            PasswordPolicyException: The new password fails the policy (422); the
+                token stays usable.
         """
         claims, user = await self._redeemable(db, token, RESET)
         await self.password_policy.enforce(
@@ -383,7 +516,19 @@ class EmailFlowService:
     async def confirm_email_change(self, db: AsyncSession, token: str) -> EmailFlowResult:
         """Redeem a change token: set the new address, mark it verified, notify the old.
 
-        Raises 422 (token kept) when the address was taken since the link was sent.
+        Args:
+            db: The database session.
+            token: The token from the link.
+
+        Returns:
+            The user and the token's redirect.
+
+        Raises:
+            BadRequestException: The token is invalid, expired, already used or no
+                longer matches the account, or the address changed meanwhile.
+            DuplicateValueException: Another account has taken the address since the
+                link was sent (422). The token stays usable unless the address was
+                taken between the check and the write.
         """
         claims, user = await self._redeemable(db, token, CHANGE)
         new_email = claims.get(NEW_EMAIL_CLAIM)

@@ -26,7 +26,11 @@ __all__ = ["RecoveryTokens", "UsedToken"]
 
 
 class UsedToken(BaseModel):
-    """Marker stored under the SHA-256 of a redeemed token."""
+    """Marker stored under the SHA-256 of a redeemed token.
+
+    Attributes:
+        used: Always ``True``; the record's presence is what counts.
+    """
 
     used: bool = True
 
@@ -34,10 +38,14 @@ class UsedToken(BaseModel):
 class RecoveryTokens:
     """Mint, verify and redeem recovery tokens.
 
-    ``secret_key`` signs; ``previous_keys`` still verify after a key rotation. A token
-    carries a ``state`` claim, an HMAC over account values (such as the password hash),
-    so it dies as soon as one of them changes. ``store`` records redeemed tokens; with
-    ``None`` there is no single-use guard.
+    A token carries a ``state`` claim, an HMAC over account values (such as the
+    password hash), so it dies as soon as one of them changes.
+
+    Args:
+        secret_key: Signs new tokens and keys their state digest.
+        algorithm: The JWT signing algorithm.
+        previous_keys: Retired secrets whose tokens still verify after a key rotation.
+        store: Records redeemed tokens; ``None`` means no single-use guard.
     """
 
     def __init__(
@@ -68,7 +76,18 @@ class RecoveryTokens:
         state: Sequence[Any],
         extra_claims: dict[str, Any] | None = None,
     ) -> str:
-        """Sign a token for ``user_id`` bound to ``purpose`` and to ``state``."""
+        """Sign a token for ``user_id`` bound to ``purpose`` and to ``state``.
+
+        Args:
+            user_id: The account's primary key.
+            purpose: The flow, such as ``"reset_password"``; other flows reject it.
+            ttl_hours: Lifetime in hours.
+            state: Account values whose change kills the token.
+            extra_claims: More claims to sign into the token.
+
+        Returns:
+            The signed token.
+        """
         claims = dict(extra_claims or {})
         claims[STATE_CLAIM] = self._state_digest(self.secret_key, purpose, state)
         # A random id makes two links minted in the same second distinct, so redeeming
@@ -84,7 +103,15 @@ class RecoveryTokens:
         )
 
     def verify(self, token: str, purpose: str) -> dict[str, Any] | None:
-        """Return the claims of a valid, unexpired token of ``purpose``, else None."""
+        """Return the claims of a valid, unexpired token of ``purpose``, else None.
+
+        The signature is checked under the current and every previous key. The state
+        claim and single use are not checked here.
+
+        Args:
+            token: The token as received.
+            purpose: The flow the token must be minted for.
+        """
         # Oversized input is rejected before any parsing work.
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
             return None
@@ -94,6 +121,11 @@ class RecoveryTokens:
         """Return whether the token's ``state`` claim matches the account as it is now.
 
         Every key is tried, so tokens minted before a key rotation stay redeemable.
+
+        Args:
+            claims: The verified claims.
+            purpose: The flow the token was minted for.
+            state: The account values as they are now.
         """
         presented = claims.get(STATE_CLAIM)
         if not isinstance(presented, str):
@@ -110,6 +142,16 @@ class RecoveryTokens:
 
         One atomic ``set_if_absent``, so of two concurrent redemptions exactly one wins.
         The marker outlives the token, whose lifetime is at most ``ttl_hours``.
+
+        Args:
+            token: The token being redeemed.
+            ttl_hours: The token's lifetime, used as the marker's.
+
+        Returns:
+            ``True`` for the first redemption, or always when there is no store.
+
+        Raises:
+            StoreUnavailableError: The store is unreachable.
         """
         if self.store is None:
             return True

@@ -49,6 +49,11 @@ def build_email_service(
 ) -> EmailFlowService | None:
     """Return the recovery service, or None when neither setting is given.
 
+    Args:
+        auth: The facade, for the repository, hooks, stores and limits.
+        email: The ``email=`` setting, or ``None``.
+        channels: The ``channels=`` setting, or ``None``.
+
     Raises:
         TypeError: ``email`` is not an ``EmailConfig`` or a channel is not a
             ``DeliveryChannel``.
