@@ -14,6 +14,7 @@ from starlette.responses import Response
 from crudauth.constants import DEFAULT_ALGORITHM
 from crudauth.hooks import AuthHooks
 from crudauth.principal import Principal
+from crudauth.user_cache import came_from_cache
 from crudauth.utils.password_hashing import PasswordHashing
 
 if TYPE_CHECKING:
@@ -150,8 +151,52 @@ class AuthContext:
         """
         memo_key = str(user_id)
         if memo_key not in self._users:
-            self._users[memo_key] = await self.repo.get_by_id(self.db, user_id)
+            self._users[memo_key] = await self._load_user(user_id)
         return self._users[memo_key]
+
+    async def resolve_current_user(self, user_id: Any, accept: Callable[[Any], bool]) -> Any:
+        """Load the user for ``user_id`` and return it only if ``accept(user)`` holds.
+
+        A row from the user cache that ``accept`` refuses is reloaded from the database
+        and judged again, so a lagging cache never refuses a request the database
+        would allow.
+
+        Args:
+            user_id: Primary key of the user.
+            accept: The transport's check of the row (active, credential epoch).
+
+        Returns:
+            The accepted user row, or ``None``.
+        """
+        user = await self.resolve_user(user_id)
+        if user is None:
+            return None
+        if accept(user):
+            return user
+        cache = self.repo.row_cache
+        if cache is None or not came_from_cache(user):
+            return None
+        started = cache.begin_load()
+        fresh = await self.repo.reload_if_cached(self.db, user)
+        self._users[str(user_id)] = fresh
+        if fresh is None:
+            cache.forget(user_id)
+            return None
+        cache.store(fresh, user_id, started)
+        return fresh if accept(fresh) else None
+
+    async def _load_user(self, user_id: Any) -> Any:
+        cache = self.repo.row_cache
+        if cache is None:
+            return await self.repo.get_by_id(self.db, user_id)
+        user = await cache.load(self.db, user_id)
+        if user is not None:
+            return user
+        started = cache.begin_load()
+        user = await self.repo.get_by_id(self.db, user_id)
+        if user is not None:
+            cache.store(user, user_id, started)
+        return user
 
     def build_principal(
         self,

@@ -64,6 +64,7 @@ from crudauth.sudo import SudoConfig, SudoManager, build_require_sudo, build_sud
 from crudauth.transports.bearer import BearerTransport
 from crudauth.transports.session import SessionManager, SessionTransport
 from crudauth.transports.session.management import build_session_management_router
+from crudauth.user_cache import UserCacheConfig, UserRowCache
 from crudauth.utils.hashers import DEFAULT_PASSWORD_HASHER, PasswordHasher
 from crudauth.utils.password_hashing import PasswordHashing
 from crudauth.utils.route_conventions import finish_routes
@@ -91,6 +92,8 @@ class CRUDAuth:
         user_model: The app's declarative user model.
         SECRET_KEY: Signs tokens and keys the HMAC under which sessions are stored.
         transports: Ordered transports; the first present credential wins.
+        user_cache: Serve user rows from process memory for a few seconds
+            (``crudauth.user_cache.UserCacheConfig``); off by default.
 
     Every other keyword is optional and documented in the guides. Construction validates
     the configuration against the model and raises ``ValueError`` naming the setting.
@@ -144,6 +147,7 @@ class CRUDAuth:
         password_pepper: str | None = None,
         previous_password_peppers: Sequence[str] = (),
         previous_secret_keys: Sequence[str] = (),
+        user_cache: UserCacheConfig | None = None,
     ) -> None:
         if not SECRET_KEY:
             raise ValueError("SECRET_KEY is required")
@@ -170,6 +174,8 @@ class CRUDAuth:
             recovery=self.identity.recovery,
         )
         check_identity(self.repo, self.identity, oauth=oauth, email=email, channels=channels)
+        if user_cache is not None:
+            self.repo.row_cache = UserRowCache(user_model, user_cache)
         if fresh_sign_in_seconds < 0:
             raise ValueError("fresh_sign_in_seconds must be 0 or more (0 closes the window)")
         self.fresh_sign_in_seconds = fresh_sign_in_seconds

@@ -10,15 +10,15 @@ from fastapi import Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
-from crudauth.core import Transport
+from crudauth.core import AuthRuntime, Transport
 from crudauth.exceptions import ForbiddenException, UnauthorizedException
 from crudauth.principal import Principal
 from crudauth.ratelimit import KeyBy, RateLimit
 from crudauth.ratelimit.dependency import enforce_rate_limit, identity_key
-from crudauth.resolution import PrincipalResolver
+from crudauth.resolution import PrincipalResolver, reload_principal
 from crudauth.utils.callbacks import takes_two_arguments
 
-__all__ = ["build_current_user", "build_rate_limit"]
+__all__ = ["build_current_user", "build_rate_limit", "with_current_row"]
 
 Dependency = Callable[..., Coroutine[Any, Any, Any]]
 
@@ -54,6 +54,16 @@ def build_current_user(
             if optional:
                 return None
             raise UnauthorizedException(NOT_AUTHENTICATED, headers=challenge)
+        if (superuser and not principal.is_superuser) or (
+            verified and not principal.recovery_verified
+        ):
+            # A row from the user cache may lag; refuse only on the database's values.
+            reloaded = await reload_principal(resolver.runtime, request, db, principal)
+            if reloaded is None:
+                if optional:
+                    return None
+                raise UnauthorizedException(NOT_AUTHENTICATED, headers=challenge)
+            principal = reloaded
         if superuser and not principal.is_superuser:
             raise ForbiddenException(INSUFFICIENT_PRIVILEGES)
         if verified and not principal.recovery_verified:
@@ -70,6 +80,28 @@ def build_current_user(
         return principal
 
     return current_user
+
+
+def with_current_row(
+    runtime: AuthRuntime, current_user: Dependency, db_dependency: Callable[..., Any]
+) -> Dependency:
+    """Wrap ``current_user`` so the principal's row holds the database's current values.
+
+    Routes that check a password or a second factor against the row use it, so a row
+    served from the user cache never decides them.
+    """
+
+    async def current_row(
+        request: Request,
+        principal: Principal = Depends(current_user),
+        db: Any = Depends(db_dependency),
+    ) -> Principal:
+        reloaded = await reload_principal(runtime, request, db, principal)
+        if reloaded is None:
+            raise UnauthorizedException(NOT_AUTHENTICATED)
+        return reloaded
+
+    return current_row
 
 
 def build_rate_limit(

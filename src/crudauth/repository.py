@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_object_session
 from sqlalchemy.orm import ColumnProperty, Mapper
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -26,6 +26,7 @@ from crudauth.constants import (
     REGISTRATION_GATED_FIELDS,
 )
 from crudauth.exceptions import StoreUnavailableError
+from crudauth.user_cache import CACHED_ROW_MARK, UserRowCache, came_from_cache
 from crudauth.utils.identifiers import canonical_email, canonical_username
 
 __all__ = [
@@ -107,6 +108,8 @@ class UserRepository:
         self.recovery = recovery
         self._mapper: Mapper[Any] = mapper
         self._warned_provisioning_keys: set[str] = set()
+        # Set by CRUDAuth when rows may be served from process memory.
+        self.row_cache: UserRowCache | None = None
 
     # -- translation helpers -------------------------------------------------------
 
@@ -312,12 +315,21 @@ class UserRepository:
     async def _commit(self, db: AsyncSession, user: Any, operation: str) -> Any:
         try:
             await db.commit()
+            self._forget_cached(user)
             await db.refresh(user)
         except Exception as exc:
             if _is_unavailable(exc):
                 _raise_unavailable(operation, exc)
             raise
         return user
+
+    def _forget_cached(self, user: Any) -> None:
+        # A committed write must not be hidden by a row cached before it.
+        if self.row_cache is not None:
+            # The identity key reads without a query even when commit expired the row.
+            identity = sa.inspect(user).identity
+            if identity:
+                self.row_cache.forget(identity[0])
 
     async def create(self, db: AsyncSession, data: Mapping[str, Any]) -> Any:
         """Insert a user from ``data``, commit, and return the refreshed row.
@@ -359,6 +371,7 @@ class UserRepository:
         try:
             result = await db.execute(statement)
             await db.commit()
+            self._forget_cached(user)
             await db.refresh(user)
         except Exception as exc:
             if _is_unavailable(exc):
@@ -441,6 +454,36 @@ class UserRepository:
         except Exception as exc:
             if _is_unavailable(exc):
                 _raise_unavailable("refresh_if_expired", exc)
+            raise
+        return user
+
+    async def reload_if_cached(self, db: AsyncSession | None, user: Any) -> Any:
+        """Return ``user`` with the database's current values, or ``None`` if gone.
+
+        A row served from the user cache may lag behind the database; a row loaded by
+        this request is returned as it is, without a query.
+
+        Args:
+            db: The session holding ``user``; ``None`` finds it from the row.
+            user: A row returned by authentication.
+
+        Raises:
+            StoreUnavailableError: The database cannot be reached.
+        """
+        if not came_from_cache(user):
+            return user
+        session = db if db is not None else async_object_session(user)
+        if session is None:
+            return user
+        sa.inspect(user).info.pop(CACHED_ROW_MARK, None)
+        try:
+            await session.refresh(user)
+        except sa_exc.InvalidRequestError:
+            # The row was deleted since it was cached.
+            return None
+        except Exception as exc:
+            if _is_unavailable(exc):
+                _raise_unavailable("reload_if_cached", exc)
             raise
         return user
 

@@ -11,11 +11,12 @@ from starlette.requests import Request
 from crudauth.core import AuthContext, AuthRuntime, Transport
 from crudauth.exceptions import UnauthorizedException
 from crudauth.principal import Principal
+from crudauth.user_cache import came_from_cache
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["PrincipalResolver"]
+__all__ = ["PrincipalResolver", "reload_principal"]
 
 CACHE_ATTRIBUTE = "_crudauth_principals"
 
@@ -151,3 +152,43 @@ class PrincipalResolver:
             )
         except UnauthorizedException:
             return None
+
+
+async def reload_principal(
+    runtime: AuthRuntime, request: Request, db: Any, principal: Principal
+) -> Principal | None:
+    """Rebuild ``principal`` from the database when its row came from the user cache.
+
+    Gates call this before they refuse, so a flag granted on another worker (or
+    outside crudauth) within the cache lifetime does not cause a 403, and routes that
+    check a password or a second factor call it so they judge the current row.
+
+    Args:
+        runtime: The facade's shared state.
+        request: The current request; its cached resolution is updated.
+        db: The request's database session.
+        principal: The principal to reload.
+
+    Returns:
+        ``principal`` itself when its row was loaded by this request, the rebuilt
+        principal otherwise, or ``None`` when the row is gone or no longer active.
+    """
+    if not came_from_cache(principal.user):
+        return principal
+    repo = runtime.repo
+    user = await repo.reload_if_cached(db, principal.user)
+    if user is None or not repo.is_active(user):
+        return None
+    ctx = AuthContext(request=request, db=db, runtime=runtime)
+    rebuilt = ctx.build_principal(
+        user_id=principal.user_id,
+        user=user,
+        transport=principal.transport,
+        scopes=principal.scopes,
+        metadata=principal.metadata,
+    )
+    resolutions: dict[tuple[str, ...], _Resolved] = getattr(request.state, CACHE_ATTRIBUTE, {})
+    for entry in resolutions.values():
+        if entry.principal is principal:
+            entry.principal = rebuilt
+    return rebuilt

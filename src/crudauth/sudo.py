@@ -119,7 +119,8 @@ class SudoManager:
         if code is not None and (self.mfa is None or db is None):
             raise ValueError("elevate(code=...) needs CRUDAuth(mfa=...) and db=")
         session_id = self._session_id(principal)
-        user = principal.user
+        # The password or code is checked against the database's row, not a cached one.
+        user = await self.repo.reload_if_cached(db, principal.user)
         if session_id is None or user is None:
             raise ForbiddenException(SESSION_REQUIRED)
 

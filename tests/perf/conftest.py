@@ -38,13 +38,13 @@ def redis_only(store: str) -> str:
 
 @pytest.fixture
 async def perf_app(make_app: Any, store: str) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
-    """Return ``build(**transport_kwargs) -> TestApp`` with device routes on ``store``."""
+    """Return ``build(user_cache=None, **transport_kwargs)``: an app with device routes."""
     namespace = f"perf{uuid.uuid4().hex[:12]}"
 
-    async def build(**transport_kwargs: Any) -> Any:
+    async def build(user_cache: Any = None, **transport_kwargs: Any) -> Any:
         transport_kwargs.setdefault("management_routes", True)
         transport_kwargs.setdefault("max_sessions_per_user", 100)
-        kwargs: dict[str, Any] = {"SECRET_KEY": SECRET_KEY}
+        kwargs: dict[str, Any] = {"SECRET_KEY": SECRET_KEY, "user_cache": user_cache}
         if store == "redis":
             transport_kwargs.setdefault("storage_prefix", f"{namespace}:session:")
             transport_kwargs.setdefault("csrf_storage_prefix", f"{namespace}:csrf:")

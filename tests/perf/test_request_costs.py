@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from crudauth.transports.session import useragent
+from crudauth.user_cache import UserCacheConfig
 from perf.helpers import CHROME, FIREFOX, login_request
 from support import csrf_headers, login
 
@@ -66,6 +67,28 @@ async def test_bearer_request_one_sql_query(
     assert queries.count == 1, queries.statements
     # At most the token family's record: the access token itself is verified locally.
     assert round_trips[0] <= 1
+
+
+async def test_cached_rows_cost_no_sql_query(
+    perf_app: Any, store: str, count_sql: Any, round_trips: list[int]
+) -> None:
+    test_app = await perf_app(user_cache=UserCacheConfig(ttl=60))
+    await test_app.create_user()
+    queries = count_sql(test_app)
+    async with test_app.client() as browser, test_app.client() as api:
+        assert (await login(browser)).status_code == 200
+        api.headers["Authorization"] = f"Bearer {await bearer_token(api)}"
+        for client, via in ((browser, "session"), (api, "bearer")):
+            await client.get("/me")
+            queries.reset()
+            round_trips[0] = 0
+            response = await client.get("/me")
+            assert response.status_code == 200, response.text
+            assert response.json()["via"] == via
+            assert queries.count == 0, queries.statements
+            if store == "redis":
+                # The session record, or the token family: nothing else.
+                assert round_trips[0] == 1
 
 
 async def test_device_list_one_sql_query(perf_app: Any, count_sql: Any) -> None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 
 from crudauth.constants import FRESH_SIGN_IN_REQUIRED
+from crudauth.dependencies import with_current_row
 from crudauth.exceptions import BadRequestException, ForbiddenException, UnauthorizedException
 from crudauth.hooks import HookContext
 from crudauth.principal import Principal
@@ -45,6 +46,8 @@ def build_account_router(auth: AuthSurface) -> APIRouter:
     repo = auth.repo
     passwords = auth.runtime.passwords
     current_user = auth.current_user()
+    # Password routes judge the database's row, never a cached copy.
+    current_row = with_current_row(auth.runtime, current_user, auth.session)
 
     @router.get("/me")
     async def me(principal: Principal = Depends(current_user)) -> dict[str, Any]:
@@ -62,7 +65,7 @@ def build_account_router(auth: AuthSurface) -> APIRouter:
     @router.post("/set-password")
     async def set_password(
         body: SetPasswordIn,
-        principal: Principal = Depends(current_user),
+        principal: Principal = Depends(current_row),
         db: Any = Depends(auth.session),
     ) -> dict[str, str]:
         user = principal.user
@@ -92,7 +95,7 @@ def build_account_router(auth: AuthSurface) -> APIRouter:
     async def change_password(
         request: Request,
         body: ChangePasswordIn,
-        principal: Principal = Depends(current_user),
+        principal: Principal = Depends(current_row),
         db: Any = Depends(auth.session),
     ) -> dict[str, str]:
         user = principal.user

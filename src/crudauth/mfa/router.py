@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crudauth.constants import FRESH_SIGN_IN_REQUIRED, MAX_PASSWORD_LENGTH
+from crudauth.dependencies import with_current_row
 from crudauth.exceptions import BadRequestException, ForbiddenException, UnauthorizedException
 from crudauth.hooks import HookContext
 from crudauth.mfa.challenges import MAX_CHALLENGE_LENGTH
@@ -54,7 +55,8 @@ def build_mfa_router(auth: AuthSurface, service: MfaService) -> APIRouter:
     """Build the ``/mfa`` routes over ``auth`` and its MFA ``service``."""
     router = APIRouter(prefix="/mfa", tags=["auth:mfa"])
     repo = auth.repo
-    current_user = auth.current_user()
+    # The second factor is judged on the database's row, never a cached copy.
+    current_user = with_current_row(auth.runtime, auth.current_user(), auth.session)
     manage_limit = [Depends(auth.rate_limit("mfa_manage", key=KeyBy.USER))]
 
     def hook_context(request: Request, principal: Principal) -> HookContext:

@@ -386,10 +386,6 @@ class BearerTransport(Transport):
         # A family record of another user never vouches for this token.
         if family is not None and str(family.user_id) != str(subject):
             return None
-        user = await ctx.resolve_user(subject)
-        if user is None or not repo.is_active(user):
-            return None
-
         # A token_version bump (password change or reset) revokes every older token. A
         # family carries the epoch itself, so the device a password change keeps can be
         # rebound to the new epoch without minting new tokens.
@@ -397,9 +393,14 @@ class BearerTransport(Transport):
             token_version: Any = family.token_version
         else:
             token_version = claims.get(TOKEN_VERSION_CLAIM, 0)
-        if isinstance(token_version, bool) or token_version != repo.token_version(user):
+        if isinstance(token_version, bool):
             return None
-        return user
+
+        def live(user: Any) -> bool:
+            # A disabled account, or a token of another epoch, authenticates as absent.
+            return bool(repo.is_active(user)) and token_version == repo.token_version(user)
+
+        return await ctx.resolve_current_user(subject, live)
 
     def _verification_keys(self) -> tuple[str, ...]:
         # Earlier keys still verify, so rotating the key does not void issued tokens.

@@ -247,12 +247,17 @@ class SessionTransport(Transport):
             await self.enforce_csrf(request, session_id, session=record)
 
         repo = ctx.repo
-        user = await ctx.resolve_user(record.user_id)
-        # A deactivated or deleted account authenticates as absent, not as an error.
-        if user is None or not repo.is_active(user):
-            return None
-        # A password change or reset moved the epoch: sessions from before it are dead.
-        if record.token_version is not None and record.token_version != repo.token_version(user):
+
+        def live(user: Any) -> bool:
+            # A deactivated account authenticates as absent, not as an error.
+            if not repo.is_active(user):
+                return False
+            # A password change or reset moved the epoch: older sessions are dead.
+            epoch = record.token_version
+            return epoch is None or epoch == repo.token_version(user)
+
+        user = await ctx.resolve_current_user(record.user_id, live)
+        if user is None:
             return None
         return ResolvedSession(session_id, record, user)
 
