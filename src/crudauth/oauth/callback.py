@@ -54,7 +54,26 @@ async def run_callback(
 ) -> Response:
     """Run the callback for ``provider`` and return the response to send.
 
-    Failures end in the coded failure response and never create a session.
+    The ``state`` must match the browser's state cookie and a stored, unused state
+    record. The code is then exchanged, the account linked or created, and a session
+    started (or an MFA challenge returned). Failures end in the coded failure response
+    and never create a session.
+
+    Args:
+        auth: The facade surface.
+        feature: The built OAuth feature with providers, state store and settings.
+        request: The callback request.
+        db: The database session.
+        provider: The provider name from the URL.
+        code: The authorization code, if the provider sent one.
+        state: The ``state`` query parameter.
+        error: The provider's ``error`` query parameter, if any.
+
+    Returns:
+        A redirect or JSON response, as ``feature.response_mode`` selects.
+
+    Raises:
+        StoreUnavailableError: The state store is unreachable.
     """
     client = feature.provider(provider)
     if error or not code or not state:

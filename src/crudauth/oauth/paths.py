@@ -26,8 +26,16 @@ _PROVIDER_PLACEHOLDER = "{provider}"
 def resolve_oauth_paths(overrides: Mapping[str, str] | None) -> dict[str, str]:
     """Return the default paths with ``overrides`` applied.
 
+    The prefix is normalized to one leading slash and no trailing one (``""`` when
+    empty).
+
+    Args:
+        overrides: The ``oauth_paths=`` setting, with keys ``prefix``,
+            ``authorize_path`` and ``callback_path``.
+
     Raises:
-        ValueError: an unknown key, or a route path without the ``{provider}`` segment.
+        ValueError: An unknown key, a value that is not a string, or a route path
+            without the ``{provider}`` segment.
     """
     paths = dict(DEFAULT_OAUTH_PATHS)
     for key, value in (overrides or {}).items():
@@ -49,7 +57,11 @@ def resolve_oauth_paths(overrides: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def join_path(*segments: str) -> str:
-    """Join URL path segments with single slashes, always starting with one."""
+    """Join URL path segments with single slashes, always starting with one.
+
+    Args:
+        *segments: Path segments; empty ones are skipped.
+    """
     parts = [segment.strip("/") for segment in segments if segment.strip("/")]
     return "/" + "/".join(parts)
 
@@ -59,6 +71,11 @@ def callback_url(base_url: str, paths: Mapping[str, str], provider: str) -> str:
 
     Trailing slashes of ``base_url`` are dropped and the prefix and callback path are
     joined with single slashes, e.g. ``https://app.example.com/oauth/google/callback``.
+
+    Args:
+        base_url: The app's public origin (``redirect_base_url``).
+        paths: The resolved OAuth paths.
+        provider: The provider name.
     """
     path = join_path(paths["prefix"], paths["callback_path"]).replace(
         _PROVIDER_PLACEHOLDER, provider
@@ -67,7 +84,13 @@ def callback_url(base_url: str, paths: Mapping[str, str], provider: str) -> str:
 
 
 def is_redirect_target(value: str) -> bool:
-    """Return whether ``value`` is a same-origin path or an absolute http(s) URL."""
+    """Return whether ``value`` is a same-origin path or an absolute http(s) URL.
+
+    An absolute URL with whitespace, a control character or a backslash is rejected.
+
+    Args:
+        value: The configured redirect target.
+    """
     if not isinstance(value, str) or not value:
         return False
     if safe_redirect_path(value, default="") == value:

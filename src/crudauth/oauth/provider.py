@@ -29,6 +29,9 @@ __all__ = ["AbstractOAuthProvider", "import_httpx", "read_access_token"]
 def import_httpx() -> Any:
     """Import ``httpx`` on first use, so crudauth runs without the ``oauth`` extra.
 
+    Returns:
+        The ``httpx`` module.
+
     Raises:
         ImportError: httpx is not installed; the message gives the install command.
     """
@@ -42,9 +45,56 @@ def import_httpx() -> Any:
 class AbstractOAuthProvider(ABC):
     """One identity provider: builds the authorization URL and calls its endpoints.
 
-    Subclasses give the endpoints and ``process_user_info``. ``transport`` is an
-    optional ``httpx`` transport for outbound calls (a proxy or a test double), and
-    ``http_timeout`` bounds each outbound call in seconds.
+    Subclasses pass the endpoints to this constructor and implement
+    ``process_user_info``. The registered subclass's own constructor must take
+    ``(client_id, client_secret, redirect_uri, *, scopes=...)``, the call
+    ``OAuthProviderFactory.create_provider`` makes.
+
+    Attributes:
+        requires_client_secret: Whether an empty client secret is a configuration
+            error.
+        token_auth_method: How the token endpoint receives the client secret:
+            ``"client_secret_post"`` (in the form) or ``"client_secret_basic"``.
+        http_timeout: Bound of each outbound call in seconds.
+
+    Args:
+        client_id: The client id.
+        client_secret: The client secret, or ``""`` for a public client.
+        redirect_uri: The callback URL registered with the provider.
+        scopes: Scopes to request.
+        authorize_endpoint: URL of the consent screen.
+        token_endpoint: URL of the token endpoint.
+        userinfo_endpoint: URL of the userinfo endpoint.
+        provider_name: The provider name, as registered.
+        transport: An ``httpx`` transport for outbound calls (a proxy or a test
+            double); ``None`` uses the default network transport.
+
+    Raises:
+        ValueError: ``requires_client_secret`` is set and ``client_secret`` is empty.
+
+    Example:
+        ```python
+        class GitLabProvider(AbstractOAuthProvider):
+            def __init__(self, client_id, client_secret, redirect_uri, scopes=None):
+                super().__init__(
+                    client_id,
+                    client_secret,
+                    redirect_uri,
+                    scopes=scopes or ["read_user"],
+                    authorize_endpoint="https://gitlab.com/oauth/authorize",
+                    token_endpoint="https://gitlab.com/oauth/token",
+                    userinfo_endpoint="https://gitlab.com/api/v4/user",
+                    provider_name="gitlab",
+                )
+
+            async def process_user_info(self, user_info):
+                return OAuthUserInfo(
+                    provider="gitlab",
+                    provider_user_id=str(user_info["id"]),
+                    email=user_info.get("email"),
+                    email_verified=False,
+                )
+        ```
     """
 
     #: Whether an empty client secret is a configuration error.
@@ -110,8 +160,17 @@ class AbstractOAuthProvider(ABC):
     ) -> dict[str, str]:
         """Build the URL that sends the browser to the provider's consent screen.
 
-        Returns ``{"url", "state"}`` plus ``"code_verifier"`` when ``pkce``. The
-        verifier must stay on the server: only its challenge goes into the URL.
+        Args:
+            state: The ``state`` value; ``None`` generates a fresh one.
+            pkce: Add an S256 PKCE challenge.
+            extra_params: More query parameters; they override the built ones.
+
+        Returns:
+            ``{"url", "state"}`` plus ``"code_verifier"`` when ``pkce``. The verifier
+            must stay on the server, because only its challenge goes into the URL.
+
+        Raises:
+            RuntimeError: An endpoint is not known yet.
         """
         self.ensure_endpoints()
         state = state or self.generate_state()
@@ -155,7 +214,17 @@ class AbstractOAuthProvider(ABC):
     def token_request(
         self, code: str, code_verifier: str | None
     ) -> tuple[dict[str, str], tuple[str, str] | None]:
-        """Return the token request's form and its HTTP Basic credentials, if any."""
+        """Return the token request's form and its HTTP Basic credentials, if any.
+
+        Args:
+            code: The authorization code from the callback.
+            code_verifier: The PKCE verifier, or ``None``.
+
+        Returns:
+            ``(form, basic)``. The secret goes into ``basic`` for
+            ``client_secret_basic`` and into the form otherwise; without a secret
+            ``basic`` is ``None``.
+        """
         form = {
             "client_id": self.client_id,
             "code": code,
@@ -180,10 +249,19 @@ class AbstractOAuthProvider(ABC):
     ) -> Any:
         """POST the authorization code to the token endpoint and return its JSON.
 
+        Args:
+            code: The authorization code from the callback.
+            code_verifier: The PKCE verifier, or ``None``.
+            headers: More request headers.
+
+        Returns:
+            The decoded JSON body.
+
         Raises:
-            httpx.HTTPStatusError: the endpoint returned a status outside 2xx.
-            httpx.HTTPError: the request failed or timed out.
-            ValueError: the body is not JSON.
+            httpx.HTTPStatusError: The endpoint returned a status outside 2xx.
+            httpx.HTTPError: The request failed or timed out.
+            ValueError: The body is not JSON.
+            RuntimeError: An endpoint is not known yet.
         """
         self.ensure_endpoints()
         form, basic = self.token_request(code, code_verifier)
@@ -199,7 +277,16 @@ class AbstractOAuthProvider(ABC):
     async def get_user_info(self, access_token: str) -> Any:
         """GET the userinfo endpoint with the access token and return its JSON.
 
-        Raises the same errors as ``exchange_code``.
+        Args:
+            access_token: The provider's access token.
+
+        Returns:
+            The decoded JSON body.
+
+        Raises:
+            httpx.HTTPStatusError: The endpoint returned a status outside 2xx.
+            httpx.HTTPError: The request failed or timed out.
+            ValueError: The body is not JSON.
         """
         self.ensure_endpoints()
         headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
@@ -214,8 +301,15 @@ class AbstractOAuthProvider(ABC):
         Checks the response shape, reads the userinfo endpoint and normalizes it.
         Providers that verify more (an OpenID Connect ID token) override this.
 
+        Args:
+            tokens: The token endpoint's JSON body.
+
+        Returns:
+            The normalized profile.
+
         Raises:
-            ValueError: no access token, or a userinfo body that is not an object.
+            ValueError: No access token, or a userinfo body that is not an object.
+            httpx.HTTPError: The userinfo request failed.
         """
         access_token = read_access_token(tokens)
         user_info = await self.get_user_info(access_token)
@@ -225,11 +319,29 @@ class AbstractOAuthProvider(ABC):
 
     @abstractmethod
     async def process_user_info(self, user_info: dict[str, Any]) -> OAuthUserInfo:
-        """Normalize the provider's raw profile; set ``email_verified`` truthfully."""
+        """Normalize the provider's raw profile.
+
+        Args:
+            user_info: The userinfo JSON object.
+
+        Returns:
+            The profile, with ``email_verified`` true only when the provider vouches
+            for the address.
+
+        Raises:
+            ValueError: The profile has no usable subject id.
+        """
 
 
 def read_access_token(tokens: Any) -> str:
-    """Return the access token of a token response, or raise ``ValueError``."""
+    """Return the access token of a token response.
+
+    Args:
+        tokens: The token endpoint's JSON body.
+
+    Raises:
+        ValueError: The body is not an object or has no non-empty ``access_token``.
+    """
     # GitHub reports a failed exchange as HTTP 200 with an error body and no token.
     if not isinstance(tokens, dict):
         raise ValueError("token response is not a JSON object")

@@ -31,7 +31,13 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 
 def set_state_cookie(feature: OAuthFeature, response: Response, state: str) -> None:
-    """Bind the flow to this browser: only it can present ``state`` at the callback."""
+    """Bind the flow to this browser: only it can present ``state`` at the callback.
+
+    Args:
+        feature: The OAuth feature, whose session transport gives the cookie policy.
+        response: The response that sets the cookie.
+        state: The flow's ``state`` value.
+    """
     policy = feature.session_transport.cookie_config()
     response.set_cookie(
         OAUTH_STATE_COOKIE_NAME,
@@ -46,7 +52,12 @@ def set_state_cookie(feature: OAuthFeature, response: Response, state: str) -> N
 
 
 def clear_state_cookie(feature: OAuthFeature, response: Response) -> None:
-    """Expire the state cookie with the attributes it was set with."""
+    """Expire the state cookie with the attributes it was set with.
+
+    Args:
+        feature: The OAuth feature.
+        response: The response that expires the cookie.
+    """
     policy = feature.session_transport.cookie_config()
     response.delete_cookie(
         OAUTH_STATE_COOKIE_NAME,
@@ -58,19 +69,35 @@ def clear_state_cookie(feature: OAuthFeature, response: Response) -> None:
 
 
 def redirect(url: str) -> RedirectResponse:
-    """Return a 307 to ``url`` that no cache keeps."""
+    """Return a 307 to ``url`` that no cache keeps.
+
+    Args:
+        url: The redirect target.
+    """
     return RedirectResponse(url, status_code=307, headers=_NO_STORE)
 
 
 def json_response(content: Any, status_code: int = 200) -> JSONResponse:
-    """Return a JSON response that no cache keeps."""
+    """Return a JSON response that no cache keeps.
+
+    Args:
+        content: The JSON body.
+        status_code: The HTTP status.
+    """
     return JSONResponse(content, status_code=status_code, headers=_NO_STORE)
 
 
 def failure_response(feature: OAuthFeature, code: str, *, provider: str) -> Response:
     """Return the coded failure: a redirect with ``?error=`` or a JSON 400.
 
-    Every failure clears the state cookie except the JSON ``invalid_state`` 400.
+    Every failure is logged on ``crudauth.security``. Every failure clears the state
+    cookie except the JSON ``invalid_state`` 400, which may come from another browser
+    than the one that owns the flow.
+
+    Args:
+        feature: The OAuth feature, for the response mode and the redirect target.
+        code: The failure code, such as ``"invalid_state"``.
+        provider: The provider name, for the log line.
     """
     security_logger.warning(
         "OAuth callback failed reason=%s provider=%s",
@@ -91,7 +118,15 @@ def failure_response(feature: OAuthFeature, code: str, *, provider: str) -> Resp
 
 
 def copy_cookies(source: Response, target: Response) -> Response:
-    """Append every ``Set-Cookie`` header of ``source`` to ``target``."""
+    """Append every ``Set-Cookie`` header of ``source`` to ``target``.
+
+    Args:
+        source: The response whose cookies are copied.
+        target: The response that receives them.
+
+    Returns:
+        ``target``.
+    """
     for name, value in source.raw_headers:
         if name == b"set-cookie":
             target.raw_headers.append((name, value))
@@ -99,7 +134,17 @@ def copy_cookies(source: Response, target: Response) -> Response:
 
 
 def finish(feature: OAuthFeature, carrier: Response, content: Any, redirect_url: str) -> Response:
-    """Build the success response around the cookies ``carrier`` collected."""
+    """Build the success response around the cookies ``carrier`` collected.
+
+    Args:
+        feature: The OAuth feature, for the response mode.
+        carrier: The response the session transport set its cookies on.
+        content: The JSON body in ``json`` mode.
+        redirect_url: The redirect target in ``redirect`` mode.
+
+    Returns:
+        A JSON response or a 307 redirect, with the state cookie expired.
+    """
     if feature.response_mode == "json":
         response: Response = json_response(content)
     else:

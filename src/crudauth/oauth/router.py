@@ -21,7 +21,17 @@ __all__ = ["build_oauth_router"]
 
 
 def build_oauth_router(auth: AuthSurface, feature: OAuthFeature) -> APIRouter:
-    """Build the authorize and callback routes under the configured prefix."""
+    """Build the authorize and callback routes under the configured prefix.
+
+    The authorize route is throttled per IP under the ``oauth_authorize`` limit.
+
+    Args:
+        auth: The facade surface.
+        feature: The built OAuth feature.
+
+    Returns:
+        A router with ``oauth_authorize`` and ``oauth_callback``.
+    """
     paths = feature.paths
     router = APIRouter(prefix=paths["prefix"], tags=["oauth"])
     throttle = auth.rate_limit(OAUTH_AUTHORIZE_ACTION)

@@ -69,6 +69,14 @@ class OAuthAccountService:
     to the account with that email or create a new one. Linking to an account whose
     email was never verified *claims* it: whoever registered the address first loses
     the password, MFA and every session, because they never proved the address.
+    ``CRUDAuth`` builds one when ``oauth=`` is set.
+
+    Args:
+        repo: The user repository.
+        new_user_fields: Callback that returns server-set fields for a new account.
+        new_user_defaults: Fixed values for every new account.
+        session_manager: Ends the sessions of a claimed account when no runtime is
+            set.
     """
 
     def __init__(
@@ -87,7 +95,14 @@ class OAuthAccountService:
         self.runtime: Any = None
 
     async def get_or_create_user(self, info: OAuthUserInfo, db: AsyncSession) -> tuple[Any, bool]:
-        """Return ``(user, created)`` for a profile.
+        """Find, link or create the account of a provider profile.
+
+        Args:
+            info: The normalized provider profile.
+            db: The database session.
+
+        Returns:
+            ``(user, created)``, where ``created`` is true for a new account.
 
         Raises:
             OAuthAccountException: ``account_inactive``, ``email_missing``,

@@ -23,7 +23,14 @@ UsernameTaken = Callable[[str], Awaitable[bool]]
 
 
 def username_candidate(info: OAuthUserInfo) -> str:
-    """Return the first non-empty of username, given name, name, email local part."""
+    """Return the first non-empty of username, given name, name, email local part.
+
+    Args:
+        info: The provider profile.
+
+    Returns:
+        The raw candidate, or ``"user"`` when the profile has none of them.
+    """
     local_part = info.email.split("@", 1)[0] if info.email else None
     for value in (info.username, info.given_name, info.name, local_part):
         if value and value.strip():
@@ -32,7 +39,14 @@ def username_candidate(info: OAuthUserInfo) -> str:
 
 
 def sanitize_username(raw: str, max_length: int | None = None) -> str:
-    """Lower-case ``raw``, join its ``[a-z0-9]`` runs with ``_`` and cut it to fit."""
+    """Lower-case ``raw``, join its ``[a-z0-9]`` runs with ``_`` and cut it to fit.
+
+    A result shorter than the minimum length gets the ``user_`` prefix.
+
+    Args:
+        raw: The candidate name.
+        max_length: The username column's length; ``None`` uses the default of 32.
+    """
     limit = max_length or USERNAME_MAX_LENGTH
     name = _NOT_ALLOWED.sub("_", raw.lower()).strip("_")
     if len(name) < USERNAME_MIN_LENGTH:
@@ -46,7 +60,12 @@ def _suffixed(base: str, suffix: str, limit: int) -> str:
 
 
 def random_suffixed(base: str, max_length: int | None = None) -> str:
-    """Return ``base_<8 hex characters>`` cut to fit ``max_length``."""
+    """Return ``base_<8 hex characters>`` cut to fit ``max_length``.
+
+    Args:
+        base: The sanitized name.
+        max_length: The username column's length; ``None`` uses the default of 32.
+    """
     suffix = secrets.token_hex(USERNAME_RANDOM_SUFFIX_BYTES)
     return _suffixed(base, suffix, max_length or USERNAME_MAX_LENGTH)
 
@@ -54,7 +73,13 @@ def random_suffixed(base: str, max_length: int | None = None) -> str:
 async def unique_username(base: str, is_taken: UsernameTaken, max_length: int | None = None) -> str:
     """Return ``base`` if free, else ``base_1`` to ``base_99``, else a random suffix.
 
-    Best effort only: a concurrent signup can still take the name before the insert.
+    Best effort only, because a concurrent signup can still take the name before the
+    insert.
+
+    Args:
+        base: The sanitized name.
+        is_taken: Coroutine function returning whether a name is in use.
+        max_length: The username column's length; ``None`` uses the default of 32.
     """
     limit = max_length or USERNAME_MAX_LENGTH
     if not await is_taken(base):

@@ -34,7 +34,18 @@ StateStoreFactory = Callable[[str, int], "AbstractSessionStorage[Any]"]
 
 @dataclass
 class OAuthFeature:
-    """Everything the OAuth routes need, built once by ``CRUDAuth``."""
+    """Everything the OAuth routes need, built once by ``CRUDAuth``.
+
+    Attributes:
+        service: Links and creates accounts.
+        providers: The configured providers by name, read-only.
+        paths: The resolved route paths.
+        response_mode: ``"redirect"`` or ``"json"``.
+        default_redirect: Where a flow ends without its own target, and where
+            failures are sent in redirect mode.
+        state_store: One-time storage of the ``OAuthState`` records.
+        session_transport: Starts the session after a successful callback.
+    """
 
     service: OAuthAccountService
     providers: Mapping[str, AbstractOAuthProvider]
@@ -45,14 +56,26 @@ class OAuthFeature:
     session_transport: SessionTransport
 
     def provider(self, name: str) -> AbstractOAuthProvider:
-        """Return the configured provider ``name``; 400 for any other name."""
+        """Return the configured provider ``name``.
+
+        Args:
+            name: The provider name from the URL.
+
+        Raises:
+            BadRequestException: No provider of that name is configured.
+        """
         provider = self.providers.get(name)
         if provider is None:
             raise BadRequestException(UNKNOWN_PROVIDER_DETAIL.format(name=name))
         return provider
 
     async def initialize(self) -> None:
-        """Let every provider resolve its endpoints (OIDC discovery)."""
+        """Let every provider resolve its endpoints (OIDC discovery).
+
+        Raises:
+            httpx.HTTPError: A discovery document could not be fetched.
+            ValueError: A discovery document is invalid.
+        """
         for provider in self.providers.values():
             await provider.initialize()
 
@@ -72,11 +95,26 @@ def build_oauth_feature(
 ) -> OAuthFeature:
     """Validate the OAuth settings and build the feature.
 
+    Args:
+        oauth: The ``oauth=`` setting: ``OAuthCredentials`` (or dicts) by provider
+            name.
+        repo: The user repository, checked for each ``<name>_id`` column.
+        session_transport: The app's session transport; required.
+        redirect_base_url: The app's public origin; required.
+        oauth_paths: The ``oauth_paths=`` overrides.
+        response_mode: ``"redirect"`` or ``"json"``.
+        default_redirect: The ``oauth_default_redirect=`` setting; ``None`` uses
+            ``redirect_base_url``.
+        new_user_fields: Callback that returns server-set fields for new accounts.
+        new_user_defaults: Fixed values for new accounts.
+        state_store_factory: Builds a store from a key prefix and a TTL in seconds.
+
     Raises:
-        ValueError: naming the setting, in this order: no session transport, no
+        ValueError: Naming the setting, in this order: no session transport, no
             ``redirect_base_url``, an invalid ``oauth_default_redirect``, invalid
-            ``oauth_paths``, a bad response mode, a missing ``<name>_id`` column, an
-            unknown provider name, or a provider that needs a secret it lacks.
+            ``oauth_paths``, a bad response mode, an invalid provider name, a missing
+            ``<name>_id`` column, invalid credentials, an unregistered provider, or a
+            provider that needs a secret it lacks.
     """
     if session_transport is None or session_transport.manager is None:
         raise ValueError(

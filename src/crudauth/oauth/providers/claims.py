@@ -8,10 +8,16 @@ __all__ = ["optional_text", "required_subject"]
 
 
 def required_subject(profile: dict[str, Any], key: str, provider: str) -> str:
-    """Return ``profile[key]`` as text; raise ``ValueError`` when missing or empty.
+    """Return the account id ``profile[key]`` as text.
 
-    Booleans, lists and objects are rejected too: an account id must be a plain
-    string or number.
+    Args:
+        profile: The provider's profile object.
+        key: The field of the account id, such as ``"sub"`` or ``"id"``.
+        provider: The provider name, for the error message.
+
+    Raises:
+        ValueError: The field is missing or empty, or is a boolean, list or object,
+            because an account id must be a plain string or number.
     """
     value = profile.get(key)
     if isinstance(value, bool) or not isinstance(value, (str, int)):
@@ -23,6 +29,11 @@ def required_subject(profile: dict[str, Any], key: str, provider: str) -> str:
 
 
 def optional_text(profile: dict[str, Any], key: str) -> str | None:
-    """Return ``profile[key]`` when it is a non-empty string, else ``None``."""
+    """Return ``profile[key]`` when it is a non-empty string, else ``None``.
+
+    Args:
+        profile: The provider's profile object.
+        key: The field to read.
+    """
     value = profile.get(key)
     return value if isinstance(value, str) and value else None

@@ -24,7 +24,20 @@ __all__ = ["GitHubOAuthProvider"]
 
 
 class GitHubOAuthProvider(AbstractOAuthProvider):
-    """GitHub's OAuth app flow: profile from ``/user``, email from ``/user/emails``."""
+    """GitHub's OAuth app flow: profile from ``/user``, email from ``/user/emails``.
+
+    Registered as ``github``. GitHub requires a client secret.
+
+    Args:
+        client_id: The OAuth app's client id.
+        client_secret: The OAuth app's client secret.
+        redirect_uri: The callback URL registered with GitHub.
+        scopes: Scopes to request; ``None`` keeps the defaults.
+        transport: An ``httpx`` transport for outbound calls.
+
+    Raises:
+        ValueError: ``client_secret`` is empty.
+    """
 
     requires_client_secret: ClassVar[bool] = True
 
@@ -55,13 +68,27 @@ class GitHubOAuthProvider(AbstractOAuthProvider):
         code_verifier: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> Any:
-        """Exchange the code, always asking for JSON (GitHub defaults to a form)."""
+        """Exchange the code, always asking for JSON (GitHub defaults to a form).
+
+        Args:
+            code: The authorization code from the callback.
+            code_verifier: The PKCE verifier, or ``None``.
+            headers: More request headers; ``Accept`` is always JSON.
+        """
         return await super().exchange_code(
             code, code_verifier, {**(headers or {}), "Accept": "application/json"}
         )
 
     async def get_user_info(self, access_token: str) -> Any:
-        """Fetch the profile, then attach the ``emails`` list if that call succeeds."""
+        """Fetch the profile, then attach the ``emails`` list if that call succeeds.
+
+        Args:
+            access_token: GitHub's access token.
+
+        Raises:
+            httpx.HTTPStatusError: The ``/user`` call returned a status outside 2xx.
+            httpx.HTTPError: A request failed or timed out.
+        """
         self.ensure_endpoints()
         headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
         async with self.http_client() as client:
@@ -77,8 +104,14 @@ class GitHubOAuthProvider(AbstractOAuthProvider):
     async def process_user_info(self, user_info: dict[str, Any]) -> OAuthUserInfo:
         """Normalize GitHub's profile and pick its email by the verified-first rules.
 
+        A verified primary address wins, then any verified one, then the primary
+        (reported unverified).
+
+        Args:
+            user_info: The ``/user`` object with the attached ``emails`` list.
+
         Raises:
-            ValueError: the profile has no ``id``.
+            ValueError: The profile has no ``id``.
         """
         email, verified = _select_github_email(user_info.get("emails"))
         return OAuthUserInfo(

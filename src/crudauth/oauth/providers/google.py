@@ -25,8 +25,18 @@ __all__ = ["GoogleOAuthProvider"]
 class GoogleOAuthProvider(AbstractOAuthProvider):
     """Google's OAuth 2.0 endpoints with the OpenID Connect userinfo profile.
 
-    The authorization URL requests no offline access and no forced consent, because
-    crudauth never uses a provider refresh token.
+    Registered as ``google``. The authorization URL requests no offline access and no
+    forced consent, because crudauth never uses a provider refresh token.
+
+    Args:
+        client_id: The OAuth client id.
+        client_secret: The OAuth client secret.
+        redirect_uri: The callback URL registered with Google.
+        scopes: Scopes to request; ``None`` keeps the defaults.
+        transport: An ``httpx`` transport for outbound calls.
+
+    Raises:
+        ValueError: ``client_secret`` is empty.
     """
 
     requires_client_secret: ClassVar[bool] = True
@@ -54,8 +64,11 @@ class GoogleOAuthProvider(AbstractOAuthProvider):
     async def process_user_info(self, user_info: dict[str, Any]) -> OAuthUserInfo:
         """Normalize Google's userinfo; the email counts as verified only on JSON true.
 
+        Args:
+            user_info: The userinfo object.
+
         Raises:
-            ValueError: the profile has no ``sub``.
+            ValueError: The profile has no ``sub``.
         """
         return OAuthUserInfo(
             provider=self.provider_name,

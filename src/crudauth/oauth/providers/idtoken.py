@@ -21,7 +21,13 @@ class IdTokenVerifier:
 
     Keys come from ``fetch_jwks`` and are cached. A token naming a key id the cache
     lacks makes one new fetch, so a provider's key rotation needs no restart. Every
-    failure raises ``ValueError``.
+    verification failure raises ``ValueError``.
+
+    Args:
+        issuer: The configured issuer URL; the ``iss`` claim must equal it, ignoring
+            trailing slashes.
+        client_id: The client id the ``aud`` claim must contain.
+        fetch_jwks: Coroutine function returning the issuer's JWKS document.
     """
 
     def __init__(self, *, issuer: str, client_id: str, fetch_jwks: JwksFetcher) -> None:
@@ -31,7 +37,19 @@ class IdTokenVerifier:
         self._keys: dict[str, dict[str, Any]] | None = None
 
     async def verify(self, id_token: Any) -> dict[str, Any]:
-        """Return the claims of a valid ``id_token``; raise ``ValueError`` otherwise."""
+        """Check ``id_token`` and return its claims.
+
+        Args:
+            id_token: The ``id_token`` value of the token response.
+
+        Returns:
+            The verified claims.
+
+        Raises:
+            ValueError: The token is missing or malformed, uses an algorithm outside
+                the fixed list, is signed with an unknown key, or fails the signature,
+                issuer, audience, ``azp`` or lifetime checks.
+        """
         if not isinstance(id_token, str) or not id_token:
             raise ValueError("token response has no id_token")
         try:

@@ -37,9 +37,13 @@ NOT_INITIALIZED = (
 def normalize_issuer(issuer: str) -> str:
     """Return ``issuer`` trimmed and without trailing slashes.
 
+    Args:
+        issuer: The issuer URL as configured.
+
     Raises:
-        ValueError: empty, not an absolute http(s) URL with a host, carrying a query
-            or fragment, or plain http to a host other than this machine.
+        ValueError: The issuer is empty, not an absolute http(s) URL with a host,
+            carries a query or fragment, or uses plain http to a host other than
+            localhost.
     """
     value = (issuer or "").strip()
     if not value:
@@ -65,6 +69,24 @@ class GenericOIDCProvider(AbstractOAuthProvider):
     passed) and ``openid`` is among the scopes, the token response must carry an ID
     token whose signature, issuer, audience and lifetime check out, and whose ``sub``
     equals the userinfo ``sub``. The profile itself comes from the userinfo endpoint.
+    ``CRUDAuth`` builds one for every ``OAuthCredentials(issuer=...)``.
+
+    Args:
+        client_id: The client id.
+        client_secret: The client secret, or ``""`` for a public client.
+        redirect_uri: The callback URL registered with the issuer.
+        issuer: The issuer URL; https, except for localhost.
+        provider_name: The name used in URLs and for the ``<name>_id`` column.
+        scopes: Scopes to request; ``None`` keeps the defaults.
+        authorize_endpoint: Skips discovery when given with the other two endpoints.
+        token_endpoint: Skips discovery when given with the other two endpoints.
+        userinfo_endpoint: Skips discovery when given with the other two endpoints.
+        jwks_uri: Key set URL; overrides the one from discovery. Without one, no ID
+            token is verified.
+        transport: An ``httpx`` transport for outbound calls.
+
+    Raises:
+        ValueError: The issuer is not a valid issuer URL.
     """
 
     def __init__(
@@ -110,7 +132,31 @@ class GenericOIDCProvider(AbstractOAuthProvider):
         scopes: Sequence[str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> GenericOIDCProvider:
-        """Build a provider and read its discovery document."""
+        """Build a provider and read its discovery document.
+
+        Args:
+            issuer: The issuer URL.
+            client_id: The client id.
+            client_secret: The client secret, or ``""`` for a public client.
+            redirect_uri: The callback URL registered with the issuer.
+            provider_name: The provider name.
+            scopes: Scopes to request; ``None`` keeps the defaults.
+            transport: An ``httpx`` transport for outbound calls.
+
+        Returns:
+            The provider with its endpoints resolved.
+
+        Raises:
+            httpx.HTTPError: The document could not be fetched.
+            ValueError: The issuer or the document is invalid.
+
+        Example:
+            ```python
+            provider = await GenericOIDCProvider.from_discovery(
+                "https://sso.example.com", "client-id", "", "https://app.example.com/cb"
+            )
+            ```
+        """
         provider = cls(
             client_id,
             client_secret,
@@ -132,10 +178,10 @@ class GenericOIDCProvider(AbstractOAuthProvider):
         """Read the discovery document once; skipped when all endpoints were given.
 
         Raises:
-            httpx.HTTPError: the document could not be fetched.
-            ValueError: the document is not an object, names another issuer, or lacks
+            httpx.HTTPError: The document could not be fetched.
+            ValueError: The document is not an object, names another issuer, or lacks
                 an endpoint.
-            ImportError: the issuer signs ID tokens but ``cryptography`` is missing.
+            ImportError: The issuer signs ID tokens but ``cryptography`` is missing.
         """
         if self.is_resolved or self.discovery_document is not None:
             return
@@ -196,9 +242,16 @@ class GenericOIDCProvider(AbstractOAuthProvider):
     async def fetch_profile(self, tokens: Any) -> OAuthUserInfo:
         """Verify the ID token, read userinfo and require both to name one subject.
 
+        Args:
+            tokens: The token endpoint's JSON body.
+
+        Returns:
+            The normalized profile.
+
         Raises:
-            ValueError: no access token, an invalid or missing ID token, or a userinfo
+            ValueError: No access token, an invalid or missing ID token, or a userinfo
                 ``sub`` that differs from the ID token's.
+            RuntimeError: Discovery has not run yet.
         """
         self.ensure_endpoints()
         access_token = read_access_token(tokens)
@@ -217,8 +270,11 @@ class GenericOIDCProvider(AbstractOAuthProvider):
     async def process_user_info(self, user_info: dict[str, Any]) -> OAuthUserInfo:
         """Normalize standard OpenID Connect claims.
 
+        Args:
+            user_info: The userinfo object.
+
         Raises:
-            BadRequestException: the profile has no ``sub`` (a plain 400).
+            BadRequestException: The profile has no ``sub`` (a plain 400).
         """
         subject = user_info.get("sub")
         if isinstance(subject, bool) or not isinstance(subject, (str, int)) or subject == "":
