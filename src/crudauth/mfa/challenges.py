@@ -42,12 +42,16 @@ MAX_CHALLENGE_LENGTH = 256
 
 
 def challenge_key(token: str) -> str:
-    """Return the storage key of a challenge token: its SHA-256 hex, never the token."""
+    """Return the storage key of a challenge token: its SHA-256 hex, never the token.
+
+    Args:
+        token: The challenge token the client holds.
+    """
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class MfaChallenges:
-    """Login challenges; ``MfaService`` supplies the state and the code checks."""
+    """Login challenges, mixed into ``MfaService``, which supplies the code checks."""
 
     runtime: AuthRuntime
     repo: UserRepository
@@ -99,12 +103,26 @@ class MfaChallenges:
     ) -> dict[str, Any] | None:
         """Start the second step of a login whose password (or provider) was verified.
 
-        Returns ``None`` when the account neither uses nor must use MFA; the lockout
-        pressure for this IP and identifier is then already cleared and the caller
-        completes the login itself. Otherwise stores a challenge and returns
-        ``{"mfa_required": true, "challenge", "expires_in"}``, plus ``"setup"`` with a
-        secret and URI when a required account enrols during this login. No credential
-        exists until ``POST /mfa/verify`` proves the code.
+        No credential exists until ``POST /mfa/verify`` proves the code.
+
+        Args:
+            db: The database session.
+            user: The user row.
+            request: The login request.
+            transport: Name of the transport that issues the credential afterwards.
+            lockout_identifier: The login identifier as typed, for the shared lockout.
+            options: What the transport needs to finish (``remember_me``, scopes,
+                metadata, ``redirect_to``).
+
+        Returns:
+            ``None`` when the account neither uses nor must use MFA. The lockout
+            pressure for this IP and identifier is then already cleared and the caller
+            completes the login itself. Otherwise the stored challenge as
+            ``{"mfa_required": true, "challenge", "expires_in"}``, plus ``"setup"``
+            with a secret and URI when a required account enrols during this login.
+
+        Raises:
+            StoreUnavailableError: The challenge store is unreachable.
         """
         ip = get_client_ip(request, self.runtime.trusted_proxy_hops)
         enrolled = self.is_enrolled(user)
@@ -150,12 +168,23 @@ class MfaChallenges:
     ) -> dict[str, Any] | None:
         """Start the second step of an OAuth sign-in; the OAuth callback calls this.
 
-        Returns ``None`` when ``MfaConfig.oauth`` is off or the account needs no
-        second factor; the callback then signs the user in itself. Otherwise returns
-        the challenge body of ``challenge_login``: send it as JSON, or redirect to
+        The challenge body is sent as JSON, or as a redirect to
         ``<landing>#mfa_challenge=<challenge>``. ``POST /mfa/verify`` then finishes
         the login through ``transport`` with these ``metadata`` and returns
         ``redirect_to``. The lockout identifier is ``oauth:<user id>``.
+
+        Args:
+            db: The database session.
+            user: The user row.
+            request: The callback request.
+            transport: Name of the transport that issues the credential afterwards.
+            redirect_to: Where the browser goes after the code is proven.
+            metadata: Session metadata, such as the provider name.
+
+        Returns:
+            ``None`` when ``MfaConfig.oauth`` is off or the account needs no second
+            factor, so the callback signs the user in itself. Otherwise the challenge
+            body of ``challenge_login``.
         """
         if not self.config.oauth:
             return None
@@ -183,7 +212,18 @@ class MfaChallenges:
         return key, record
 
     async def describe_challenge(self, db: AsyncSession, token: str) -> dict[str, Any]:
-        """Return ``{"setup": {"secret", "otpauth_uri"} | None}``; not an attempt."""
+        """Return ``{"setup": {"secret", "otpauth_uri"} | None}``; not an attempt.
+
+        ``setup`` is set only for a challenge that enrols the account.
+
+        Args:
+            db: The database session.
+            token: The challenge token.
+
+        Raises:
+            BadRequestException: The challenge is unknown or expired, or its account
+                is gone or inactive.
+        """
         _key, record = await self._load(token)
         user = await self.repo.get_by_id(db, record.account_id)
         if user is None or not self.repo.is_active(user):
@@ -234,11 +274,28 @@ class MfaChallenges:
     ) -> dict[str, Any]:
         """Check ``code`` against a challenge and, when right, finish the login.
 
-        Returns the transport's login body (session: ``id``, ``username``,
-        ``csrf_token`` and cookies; bearer: tokens), plus ``recovery_codes`` after an
-        enrolment and ``redirect_to`` for OAuth. Raises 400 for an unknown, expired,
-        exhausted or stale challenge, 401 for a wrong code, 403 for a cross-site
-        request to a cookie-setting transport and 429 while the login lockout holds.
+        Every code counts as an attempt on the challenge and as a failed login in the
+        shared lockout until it is proven.
+
+        Args:
+            db: The database session.
+            token: The challenge token.
+            code: An authenticator code, or a recovery code for an enrolled account.
+            request: The verify request.
+            response: The response the transport sets cookies on.
+
+        Returns:
+            The transport's login body (session: ``id``, ``username``, ``csrf_token``
+            and cookies; bearer: tokens), plus ``recovery_codes`` after an enrolment
+            and ``redirect_to`` when the challenge carried one.
+
+        Raises:
+            BadRequestException: The challenge is unknown, expired, exhausted or
+                stale (400).
+            UnauthorizedException: The code is wrong (401).
+            ForbiddenException: A cross-site request to a cookie-setting transport
+                (403).
+            RateLimitException: The login lockout holds (429).
         """
         key, record = await self._load(token)
         transport = self._transport(record.transport)

@@ -18,8 +18,14 @@ KEY_HINT = (
 class SecretCipher:
     """Encrypt with the first key and decrypt with any of ``keys`` (key rotation).
 
-    Raises ``ImportError`` with the install hint when ``cryptography`` is missing and
-    ``ValueError`` for an empty key list or a key that is not a valid Fernet key.
+    Args:
+        keys: Fernet keys as text, encrypting key first.
+
+    Raises:
+        ImportError: ``cryptography`` is not installed; the message gives the install
+            command.
+        ValueError: ``keys`` is empty or a key is not a valid Fernet key. The message
+            names the key's position, never the key.
     """
 
     def __init__(self, keys: Sequence[str]) -> None:
@@ -42,12 +48,20 @@ class SecretCipher:
         self._fernet: Any = MultiFernet(fernets)
 
     def encrypt(self, plaintext: str) -> str:
-        """Return the Fernet token of ``plaintext`` under the first key."""
+        """Return the Fernet token of ``plaintext`` under the first key.
+
+        Args:
+            plaintext: The text to encrypt, such as a TOTP secret.
+        """
         token: bytes = self._fernet.encrypt(plaintext.encode("utf-8"))
         return token.decode("ascii")
 
     def decrypt(self, token: str | None) -> str | None:
-        """Return the plaintext; ``None`` for missing, tampered or unknown-key data."""
+        """Return the plaintext; ``None`` for missing, tampered or unknown-key data.
+
+        Args:
+            token: The stored Fernet token, or ``None``.
+        """
         if not token:
             return None
         from cryptography.fernet import InvalidToken

@@ -23,12 +23,31 @@ MfaRequirement = Union[bool, Callable[[Any], Union[bool, Awaitable[bool]]]]  # n
 class MfaConfig:
     """TOTP second-factor configuration.
 
-    ``encryption_key`` is a Fernet key, or several for rotation: the first encrypts and
-    any of them decrypts. It must differ from ``SECRET_KEY``. Generate one with
-    ``cryptography.fernet.Fernet.generate_key().decode()``.
+    Attributes:
+        issuer: Name shown in authenticator apps, such as the product name.
+        encryption_key: A Fernet key that encrypts the stored TOTP secrets, or several
+            for rotation: the first encrypts and any of them decrypts. It must differ
+            from ``SECRET_KEY``. Generate one with
+            ``cryptography.fernet.Fernet.generate_key().decode()``.
+        required: Whether an account must use MFA: a flag, or a predicate given the
+            user row that may return an awaitable. A required account without MFA
+            enrols during its next password login.
+        oauth: Challenge OAuth sign-ins of accounts with MFA too (default ``False``).
+        challenge_ttl_seconds: Lifetime of a pending two-step login (default 300).
+        max_code_attempts: Wrong codes allowed per pending login (default 5).
+        recovery_code_count: Number of recovery codes issued at once (default 10).
 
-    Raises ``ValueError`` for an empty ``issuer`` or ``encryption_key`` and for limits
-    that are not positive integers.
+    Raises:
+        ValueError: ``issuer`` or ``encryption_key`` is empty, or a limit is not a
+            positive integer.
+
+    Example:
+        ```python
+        auth = CRUDAuth(
+            ...,
+            mfa=MfaConfig(issuer="Example", encryption_key=os.environ["MFA_KEY"]),
+        )
+        ```
     """
 
     issuer: str

@@ -29,7 +29,13 @@ _SHA256_HEX_LENGTH = 64
 
 
 def generate_recovery_codes(count: int = RECOVERY_CODE_COUNT) -> list[str]:
-    """Return ``count`` new codes such as ``abcd-efgh-jkmn-pqrs``, drawn uniformly."""
+    """Return ``count`` new codes such as ``abcd-efgh-jkmn-pqrs``, drawn uniformly.
+
+    The alphabet leaves out look-alike characters (``i``, ``l``, ``o``, ``0``, ``1``).
+
+    Args:
+        count: Number of codes.
+    """
     codes = []
     for _ in range(count):
         groups = [
@@ -43,26 +49,41 @@ def generate_recovery_codes(count: int = RECOVERY_CODE_COUNT) -> list[str]:
 
 
 def normalize_recovery_code(code: str) -> str:
-    """Return ``code`` lower-cased with spaces and hyphens removed."""
+    """Return ``code`` lower-cased with spaces and hyphens removed.
+
+    Args:
+        code: The code as typed.
+    """
     return code.lower().replace(" ", "").replace("-", "")
 
 
 def hash_recovery_code(code: str) -> str:
     """Return the lower-case SHA-256 hex digest of the normalized ``code``.
 
-    A fast hash is enough: a code carries about 79 random bits, so the digest cannot
-    be reversed by guessing.
+    A fast hash is enough, because a code carries about 78 random bits (16 characters
+    from 30), so the digest cannot be reversed by guessing.
+
+    Args:
+        code: The code as typed or generated.
     """
     return hashlib.sha256(normalize_recovery_code(code).encode("utf-8")).hexdigest()
 
 
 def hash_recovery_codes(codes: list[str]) -> list[str]:
-    """Return the digest of every code, in order."""
+    """Return the digest of every code, in order.
+
+    Args:
+        codes: The plain codes.
+    """
     return [hash_recovery_code(code) for code in codes]
 
 
 def dump_hashes(hashes: list[str]) -> str:
-    """Return the JSON text stored in the recovery-code column."""
+    """Return the JSON text stored in the recovery-code column.
+
+    Args:
+        hashes: The digests to store.
+    """
     return json.dumps(hashes)
 
 
@@ -70,7 +91,10 @@ def load_hashes(stored: str | None) -> list[str]:
     """Return the stored digests; an empty list when the value is missing or malformed.
 
     A malformed value is logged and treated as "no codes", so it can never make a
-    guess succeed.
+    guess succeed. Entries that are not 64-character strings are dropped.
+
+    Args:
+        stored: The recovery-code column's value, or ``None``.
     """
     if not stored:
         return []

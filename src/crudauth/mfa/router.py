@@ -52,7 +52,15 @@ class CodeIn(BaseModel):
 
 
 def build_mfa_router(auth: AuthSurface, service: MfaService) -> APIRouter:
-    """Build the ``/mfa`` routes over ``auth`` and its MFA ``service``."""
+    """Build the ``/mfa`` routes over ``auth`` and its MFA ``service``.
+
+    Args:
+        auth: The facade surface.
+        service: The MFA service the routes call.
+
+    Returns:
+        A router with the status, enrolment, disable, recovery-code and verify routes.
+    """
     router = APIRouter(prefix="/mfa", tags=["auth:mfa"])
     repo = auth.repo
     # The second factor is judged on the database's row, never a cached copy.

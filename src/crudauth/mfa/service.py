@@ -55,8 +55,25 @@ _SECURITY_EVENTS = {
 class MfaService(MfaChallenges):
     """TOTP second factor: enrolment, code checks, recovery codes and login challenges.
 
-    ``auth.mfa`` is the wired instance. ``clock`` returns Unix seconds; tests replace it
-    to freeze time. Every method taking ``db`` commits its writes eagerly.
+    ``auth.mfa`` is the wired instance. ``clock`` returns Unix seconds, and tests
+    replace it to freeze time. Every method taking ``db`` commits its writes eagerly.
+
+    Args:
+        runtime: The facade's shared state.
+        config: The MFA settings.
+        challenge_store: Storage of pending two-step logins.
+
+    Raises:
+        ValueError: An encryption key is not a valid Fernet key.
+        ImportError: ``cryptography`` is not installed.
+
+    Example:
+        ```python
+        @app.post("/admin/users/{user_id}/mfa/reset")
+        async def reset_mfa(user_id: int, db: AsyncSession = Depends(get_db)):
+            user = await auth.repo.get_by_id(db, user_id)
+            await auth.mfa.disable(db, user)
+        ```
     """
 
     def __init__(
@@ -77,14 +94,22 @@ class MfaService(MfaChallenges):
     # -- state readers -----------------------------------------------------------------
 
     def is_enrolled(self, user: Any) -> bool:
-        """Return whether enrolment was confirmed and a secret is stored."""
+        """Return whether enrolment was confirmed and a secret is stored.
+
+        Args:
+            user: The user row.
+        """
         return bool(
             self.repo.get(user, "totp_confirmed_at") is not None
             and self.repo.get(user, "totp_secret_encrypted")
         )
 
     async def is_required(self, user: Any) -> bool:
-        """Return ``config.required`` for ``user``, awaiting a predicate if needed."""
+        """Return ``config.required`` for ``user``, awaiting a predicate if needed.
+
+        Args:
+            user: The user row.
+        """
         required = self.config.required
         if isinstance(required, bool):
             return required
@@ -94,11 +119,19 @@ class MfaService(MfaChallenges):
         return bool(outcome)
 
     def recovery_codes_remaining(self, user: Any) -> int:
-        """Return how many unused recovery codes the account has."""
+        """Return how many unused recovery codes the account has.
+
+        Args:
+            user: The user row.
+        """
         return len(load_hashes(self.repo.get(user, "mfa_recovery_codes")))
 
     async def status(self, user: Any) -> dict[str, Any]:
-        """Return the ``GET /mfa`` body: enabled, required, recovery codes remaining."""
+        """Return the ``GET /mfa`` body: enabled, required, recovery codes remaining.
+
+        Args:
+            user: The user row.
+        """
         return {
             "enabled": self.is_enrolled(user),
             "required": await self.is_required(user),
@@ -122,7 +155,14 @@ class MfaService(MfaChallenges):
         return plaintext
 
     def confirmed_secret(self, user: Any) -> str | None:
-        """Return the secret of an enrolled account, or ``None``."""
+        """Return the secret of an enrolled account, or ``None``.
+
+        ``None`` is also returned, and logged, when the stored secret cannot be
+        decrypted.
+
+        Args:
+            user: The user row.
+        """
         if not self.is_enrolled(user):
             return None
         return self._decrypt(user)
@@ -132,6 +172,9 @@ class MfaService(MfaChallenges):
 
         A pending secret embeds the ``token_version`` it was made under, so a password
         reset or change voids it: whoever saw it cannot have it confirmed afterwards.
+
+        Args:
+            user: The user row.
         """
         if self.repo.get(user, "totp_confirmed_at") is not None:
             return None
@@ -144,7 +187,14 @@ class MfaService(MfaChallenges):
         return secret
 
     def setup_details(self, user: Any, secret: str) -> dict[str, str]:
-        """Return ``{"secret", "otpauth_uri"}`` for an authenticator app."""
+        """Return ``{"secret", "otpauth_uri"}`` for an authenticator app.
+
+        The URI's account name is the email, else the username, else the user id.
+
+        Args:
+            user: The user row.
+            secret: The base32 secret.
+        """
         account = (
             self.repo.get(user, "email")
             or self.repo.get(user, "username")
@@ -163,7 +213,16 @@ class MfaService(MfaChallenges):
         return await self.repo.claim_totp_step(db, user, step)
 
     async def verify_totp(self, db: AsyncSession, user: Any, code: str) -> bool:
-        """Accept an enrolled account's authenticator code, at most once per step."""
+        """Accept an enrolled account's authenticator code, at most once per step.
+
+        Args:
+            db: The database session.
+            user: The user row.
+            code: The six-digit code as typed.
+
+        Returns:
+            Whether the code matched a step that was not used before.
+        """
         secret = self.confirmed_secret(user)
         if secret is None:
             return False
@@ -172,7 +231,19 @@ class MfaService(MfaChallenges):
     async def verify_code(
         self, db: AsyncSession, user: Any, code: str, *, context: HookContext | None = None
     ) -> bool:
-        """Accept an authenticator code, or else a recovery code (which is consumed)."""
+        """Accept an authenticator code, or else a recovery code (which is consumed).
+
+        Input that looks like six digits is checked as an authenticator code only.
+
+        Args:
+            db: The database session.
+            user: The user row.
+            code: The code as typed.
+            context: Request data passed to the recovery-code hook.
+
+        Returns:
+            Whether the code was accepted.
+        """
         if normalize_code(code) is not None:
             return await self.verify_totp(db, user, code)
         return await self.use_recovery_code(db, user, code, context=context)
@@ -184,7 +255,17 @@ class MfaService(MfaChallenges):
 
         The code is removed by a compare-and-set on the stored list, so under
         concurrency exactly one request can use it. Fires
-        ``on_after_recovery_code_used``.
+        ``on_after_recovery_code_used`` and writes a security-log event.
+
+        Args:
+            db: The database session.
+            user: The user row.
+            code: The recovery code as typed; case, spaces and hyphens are ignored.
+            context: Request data passed to the hook.
+
+        Returns:
+            ``True`` when the code matched and was consumed. ``False`` for a wrong
+            code, an account without MFA, or three lost races in a row.
         """
         # A secret that no configured key decrypts fails every code closed, these too.
         if self.confirmed_secret(user) is None:
@@ -227,8 +308,14 @@ class MfaService(MfaChallenges):
     async def store_pending_secret(self, db: AsyncSession, user: Any, secret: str) -> None:
         """Store ``secret`` as pending, clearing the other MFA columns.
 
-        Raises 400 when the account became enrolled meanwhile: an enabled
-        authenticator is never overwritten by a new setup.
+        Args:
+            db: The database session.
+            user: The user row.
+            secret: The new base32 secret.
+
+        Raises:
+            BadRequestException: The account became enrolled meanwhile, because an
+                enabled authenticator is never overwritten by a new setup.
         """
         version = self.repo.token_version(user)
         stored = await self.repo.update_if_unchanged(
@@ -246,7 +333,18 @@ class MfaService(MfaChallenges):
             raise BadRequestException(ALREADY_ENABLED)
 
     async def begin_setup(self, db: AsyncSession, user: Any) -> dict[str, str]:
-        """Start enrolment with a new pending secret; return the secret and URI."""
+        """Start enrolment with a new pending secret.
+
+        Args:
+            db: The database session.
+            user: The user row.
+
+        Returns:
+            ``{"secret", "otpauth_uri"}`` for the authenticator app.
+
+        Raises:
+            BadRequestException: MFA is already enabled.
+        """
         if self.is_enrolled(user):
             raise BadRequestException(ALREADY_ENABLED)
         secret = generate_secret()
@@ -256,7 +354,21 @@ class MfaService(MfaChallenges):
     async def confirm_setup(
         self, db: AsyncSession, user: Any, code: str, *, context: HookContext | None = None
     ) -> list[str]:
-        """Enable MFA with a code of the pending secret; return new recovery codes."""
+        """Enable MFA with a code of the pending secret.
+
+        Args:
+            db: The database session.
+            user: The user row.
+            code: A code from the authenticator app.
+            context: Request data passed to ``on_after_mfa_enabled``.
+
+        Returns:
+            The new plain recovery codes, shown once.
+
+        Raises:
+            BadRequestException: MFA is already enabled or no setup is pending.
+            UnauthorizedException: The code is wrong.
+        """
         if self.is_enrolled(user):
             raise BadRequestException(ALREADY_ENABLED)
         secret = self.pending_secret(user)
@@ -279,7 +391,22 @@ class MfaService(MfaChallenges):
         """Turn the proven pending secret into the enrolled one; return recovery codes.
 
         A compare-and-set on the pending ciphertext and a null ``totp_confirmed_at``,
-        so of two concurrent confirmations exactly one wins; the other gets 400.
+        so of two concurrent confirmations exactly one wins. Fires
+        ``on_after_mfa_enabled``.
+
+        Args:
+            db: The database session.
+            user: The user row.
+            secret: The proven base32 secret.
+            pending: The pending secret's stored ciphertext, as read before the check.
+            context: Request data passed to the hook.
+
+        Returns:
+            The new plain recovery codes.
+
+        Raises:
+            BadRequestException: Another request enabled MFA or replaced the pending
+                secret first.
         """
         codes = generate_recovery_codes(self.config.recovery_code_count)
         enabled = await self.repo.update_if_unchanged(
@@ -305,8 +432,16 @@ class MfaService(MfaChallenges):
     ) -> Any:
         """Clear the four MFA columns and fire ``on_after_mfa_disabled``; no code check.
 
-        Suitable for admin resets; the ``/mfa/totp/disable`` route checks a code first.
-        Returns the updated row.
+        Suitable for admin resets. The ``/mfa/totp/disable`` route checks a code
+        first.
+
+        Args:
+            db: The database session.
+            user: The user row.
+            context: Request data passed to the hook.
+
+        Returns:
+            The updated user row.
         """
         user = await self.repo.update(
             db,
@@ -322,7 +457,18 @@ class MfaService(MfaChallenges):
         return await self._fire("on_after_mfa_disabled", db, user, context)
 
     async def regenerate_recovery_codes(self, db: AsyncSession, user: Any) -> list[str]:
-        """Replace every recovery code; return the new plain codes (shown once)."""
+        """Replace every recovery code.
+
+        Args:
+            db: The database session.
+            user: The user row.
+
+        Returns:
+            The new plain codes, shown once.
+
+        Raises:
+            BadRequestException: MFA is not enabled.
+        """
         if not self.is_enrolled(user):
             raise BadRequestException(NOT_ENABLED)
         codes = generate_recovery_codes(self.config.recovery_code_count)

@@ -28,7 +28,7 @@ __all__ = [
 
 
 def generate_secret() -> str:
-    """Return a new random secret, base32 without ``=`` padding."""
+    """Return a new random 160-bit secret, base32 without ``=`` padding."""
     raw = secrets.token_bytes(TOTP_SECRET_BYTES)
     return base64.b32encode(raw).decode("ascii").rstrip("=")
 
@@ -41,12 +41,27 @@ def _secret_bytes(secret: str) -> bytes:
 
 
 def time_step(timestamp: float) -> int:
-    """Return the TOTP time step that ``timestamp`` (Unix seconds) falls in."""
+    """Return the TOTP time step that ``timestamp`` falls in.
+
+    Args:
+        timestamp: Unix time in seconds.
+    """
     return int(timestamp // TOTP_PERIOD_SECONDS)
 
 
 def totp_code(secret: str, step: int) -> str:
-    """Return the code of ``secret`` for time step ``step`` (RFC 4226 truncation)."""
+    """Return the code of ``secret`` for time step ``step`` (RFC 4226 truncation).
+
+    Args:
+        secret: The base32 secret; case, spaces and missing padding are tolerated.
+        step: The time step.
+
+    Returns:
+        The six-digit code, zero-padded.
+
+    Raises:
+        binascii.Error: ``secret`` is not valid base32.
+    """
     digest = hmac.new(_secret_bytes(secret), struct.pack(">Q", step), hashlib.sha1).digest()
     offset = digest[-1] & 0x0F
     value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
@@ -54,7 +69,11 @@ def totp_code(secret: str, step: int) -> str:
 
 
 def normalize_code(code: str) -> str | None:
-    """Return ``code`` without spaces if that is six ASCII digits, else ``None``."""
+    """Return ``code`` without spaces if that is six ASCII digits, else ``None``.
+
+    Args:
+        code: The code as typed.
+    """
     cleaned = code.replace(" ", "")
     if len(cleaned) != TOTP_DIGITS or not cleaned.isascii() or not cleaned.isdigit():
         return None
@@ -64,8 +83,14 @@ def normalize_code(code: str) -> str | None:
 def matching_step(secret: str, code: str, timestamp: float) -> int | None:
     """Return the step within the drift window whose code equals ``code``, or ``None``.
 
-    Every step of the window is compared in constant time, so the response time does
-    not reveal which step (if any) matched.
+    The window is the current step and one step on each side. Every step of the
+    window is compared in constant time, so the response time does not reveal which
+    step (if any) matched.
+
+    Args:
+        secret: The base32 secret.
+        code: The code as typed.
+        timestamp: Unix time in seconds.
     """
     normalized = normalize_code(code)
     if normalized is None:
@@ -81,8 +106,13 @@ def matching_step(secret: str, code: str, timestamp: float) -> int | None:
 def provisioning_uri(secret: str, *, issuer: str, account: str) -> str:
     """Return the ``otpauth://totp/...`` URI an authenticator app scans.
 
-    The label ``<issuer>:<account>`` and the query values are fully percent-encoded
-    (the label colon becomes ``%3A``, spaces become ``%20``).
+    The label ``<issuer>:<account>`` and the query values are fully percent-encoded,
+    so the label colon becomes ``%3A`` and spaces become ``%20``.
+
+    Args:
+        secret: The base32 secret.
+        issuer: The issuer name shown in the app.
+        account: The account name shown in the app, such as the email.
     """
     label = quote(f"{issuer}:{account}", safe="")
     query = "&".join(

@@ -27,9 +27,19 @@ def build_mfa_service(
 ) -> MfaService:
     """Return the ``MfaService`` for ``CRUDAuth(mfa=config)``.
 
-    Raises ``ValueError`` when the user model lacks an MFA column, when an encryption
-    key equals ``SECRET_KEY``, or when a key is not a valid Fernet key, and
-    ``ImportError`` when ``cryptography`` is not installed.
+    Logs a warning when MFA may be required but OAuth sign-ins are not challenged.
+
+    Args:
+        runtime: The facade's shared state.
+        config: The ``mfa=`` setting.
+        challenge_store: Storage of pending two-step logins.
+        oauth_configured: Whether ``oauth=`` is set.
+
+    Raises:
+        ValueError: ``config`` is not an ``MfaConfig``, the user model lacks an MFA
+            column, an encryption key equals ``SECRET_KEY``, or a key is not a valid
+            Fernet key.
+        ImportError: ``cryptography`` is not installed.
     """
     if not isinstance(config, MfaConfig):
         raise ValueError(f"mfa= must be an MfaConfig, got {type(config).__name__}")
