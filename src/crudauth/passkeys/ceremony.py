@@ -41,7 +41,15 @@ def _digest(value: bytes) -> str:
 
 
 def decode_base64url(value: Any) -> bytes:
-    """Decode unpadded base64url text; raise 400 for anything else."""
+    """Decode unpadded base64url text.
+
+    Args:
+        value: The text to decode.
+
+    Raises:
+        BadRequestException: ``value`` is not a string, is too long, or is not
+            base64url.
+    """
     if not isinstance(value, str) or len(value) > MAX_CREDENTIAL_JSON_BYTES:
         raise BadRequestException(MALFORMED_CREDENTIAL)
     try:
@@ -51,7 +59,15 @@ def decode_base64url(value: Any) -> bytes:
 
 
 def credential_id_of(credential: dict[str, Any]) -> str:
-    """Return the credential's base64url id after checking its shape."""
+    """Return the credential's base64url id after checking its shape.
+
+    Args:
+        credential: The ``PublicKeyCredential`` JSON the browser sent.
+
+    Raises:
+        BadRequestException: The id is missing, too long or not base64url, differs
+            from ``rawId``, or the type is not ``public-key``.
+    """
     credential_id = credential.get("id")
     if (
         not isinstance(credential_id, str)
@@ -86,7 +102,13 @@ def _challenge_of(credential: dict[str, Any]) -> bytes:
 
 
 class Ceremonies:
-    """Issue and consume challenges in a store built with the challenge TTL."""
+    """Issue and consume challenges in a store built with the challenge TTL.
+
+    Args:
+        store: Storage of pending ceremonies.
+        config: The passkeys settings, for the TTL and the cookie name.
+        cookies: The app's cookie policy, for ``path`` and ``secure``.
+    """
 
     def __init__(
         self,
@@ -106,7 +128,20 @@ class Ceremonies:
         account_id: str | None = None,
         mfa_key: str | None = None,
     ) -> bytes:
-        """Store a new challenge, set the binding cookie and return the challenge."""
+        """Store a new challenge, set the binding cookie and return the challenge.
+
+        Args:
+            response: The options response that sets the binding cookie.
+            purpose: The ceremony, such as registration or sign-in.
+            account_id: The user a registration or MFA ceremony is for.
+            mfa_key: SHA-256 hex of the MFA challenge token this ceremony finishes.
+
+        Returns:
+            The 32 random challenge bytes.
+
+        Raises:
+            StoreUnavailableError: The store is unreachable.
+        """
         challenge = secrets.token_bytes(CHALLENGE_BYTES)
         binding = secrets.token_urlsafe(BINDING_BYTES)
         record = PasskeyChallenge(
@@ -135,9 +170,21 @@ class Ceremonies:
     ) -> tuple[bytes, PasskeyChallenge]:
         """Consume the challenge that ``credential`` signed; return it with its record.
 
-        Raises 400 for a malformed credential, an unknown, expired, used or
-        other-purpose challenge, and for a binding cookie that is missing or belongs
-        to another browser.
+        The binding cookie is expired on ``response`` whatever the outcome.
+
+        Args:
+            request: The verify request with the binding cookie.
+            response: The response that expires the binding cookie.
+            credential: The ``PublicKeyCredential`` JSON the browser sent.
+            purpose: The ceremony the challenge must have been issued for.
+
+        Returns:
+            ``(challenge, record)``.
+
+        Raises:
+            BadRequestException: A malformed credential, an unknown, expired, used or
+                other-purpose challenge, or a binding cookie that is missing or
+                belongs to another browser.
         """
         challenge = _challenge_of(credential)
         # Consuming atomically makes each challenge single-use, even under a race.

@@ -37,9 +37,23 @@ class PasskeyConfig:
         cookie_name: The HttpOnly cookie that binds a challenge to the browser.
 
     Raises:
-        ValueError: an empty or IP ``rp_id``, no ``origins``, an origin that is not
-            ``scheme://host[:port]`` or whose host is not ``rp_id`` or under it,
-            or a limit below 1.
+        ValueError: An empty or IP ``rp_id``, an empty ``rp_name`` or
+            ``cookie_name``, no ``origins``, an origin that is not
+            ``scheme://host[:port]`` or whose host is not ``rp_id`` or under it, an
+            unknown ``user_verification``, or a limit below 1.
+
+    Example:
+        ```python
+        auth = CRUDAuth(
+            ...,
+            sudo=SudoConfig(),
+            passkeys=PasskeyConfig(
+                rp_id="example.com",
+                rp_name="Example",
+                origins=["https://app.example.com"],
+            ),
+        )
+        ```
     """
 
     rp_id: str

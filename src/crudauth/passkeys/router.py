@@ -32,7 +32,15 @@ OPTIONS_ACTION = "passkey_options"
 
 
 def build_passkeys_router(auth: AuthSurface, service: "PasskeyService") -> APIRouter:
-    """Build the ``/passkeys`` routes over ``auth`` and its passkey ``service``."""
+    """Build the ``/passkeys`` routes over ``auth`` and its passkey ``service``.
+
+    Args:
+        auth: The facade surface.
+        service: The passkey service the routes call.
+
+    Returns:
+        A router with the list, remove, registration, sign-in and MFA-step routes.
+    """
     router = APIRouter(prefix="/passkeys", tags=["auth:passkeys"])
     current_user = auth.current_user()
     # Adding or removing a passkey changes how the account signs in: a stolen session

@@ -69,7 +69,14 @@ class PasskeyService(PasskeySignIn):
     """Passkey ceremonies over a ``PasskeyStore`` and single-use ``Ceremonies``.
 
     Registration requires user verification unless ``user_verification`` is
-    ``"preferred"``; sign-in and the MFA step always require it.
+    ``"preferred"``, while sign-in and the MFA step always require it. ``CRUDAuth``
+    builds one from ``passkeys=`` and mounts its routes.
+
+    Args:
+        runtime: The facade's shared state.
+        config: The passkeys settings.
+        passkeys: The store of saved passkeys.
+        ceremonies: The store of pending ceremonies.
     """
 
     def __init__(
@@ -91,14 +98,28 @@ class PasskeyService(PasskeySignIn):
     # -- listing and removal -----------------------------------------------------------
 
     async def list_passkeys(self, user: Any) -> list[PasskeyOut]:
-        """Return the user's passkeys, oldest first."""
+        """Return the user's passkeys, oldest first.
+
+        Args:
+            user: The user row.
+        """
         record = await self.passkeys.for_user(str(self.repo.user_id(user)))
         if record is None:
             return []
         return [PasskeyOut.model_validate(p.model_dump()) for p in record.passkeys]
 
     async def remove_passkey(self, user: Any, passkey_id: str, *, request: Request) -> None:
-        """Delete one of the user's passkeys; raise 404 for any other id."""
+        """Delete one of the user's passkeys and write a security-log event.
+
+        Args:
+            user: The user row.
+            passkey_id: The passkey's public id.
+            request: The request, for the security log.
+
+        Raises:
+            NotFoundException: The user has no passkey with that id; unknown,
+                malformed and other users' ids get the same 404.
+        """
         account_id = str(self.repo.user_id(user))
         removed = await self.passkeys.remove(account_id, passkey_id)
         # Unknown, malformed and other users' ids share one 404, so nothing leaks.
@@ -115,7 +136,18 @@ class PasskeyService(PasskeySignIn):
     # -- registration ------------------------------------------------------------------
 
     async def registration_options(self, user: Any, response: Response) -> dict[str, Any]:
-        """Start registering a discoverable passkey; return its creation options."""
+        """Start registering a discoverable passkey.
+
+        The user's existing passkeys are excluded, so an authenticator cannot hold two
+        for this account.
+
+        Args:
+            user: The user row.
+            response: The response that sets the binding cookie.
+
+        Returns:
+            The ``PublicKeyCredentialCreationOptions`` as JSON.
+        """
         account_id = str(self.repo.user_id(user))
         record = await self.passkeys.ensure_user(account_id)
         challenge = await self.ceremonies.issue(response, PURPOSE_REGISTER, account_id=account_id)
@@ -147,9 +179,20 @@ class PasskeyService(PasskeySignIn):
     ) -> PasskeyOut:
         """Verify a registration response and save the passkey.
 
-        Raises 400 for a malformed credential, a challenge that is not this user's
-        pending registration, a response that does not verify, a credential that is
-        already registered and a full passkey list.
+        Args:
+            user: The user row.
+            credential: The ``PublicKeyCredential`` JSON the browser sent.
+            name: A label for the passkey; empty uses ``"Passkey"``.
+            request: The request with the binding cookie.
+            response: The response that expires the binding cookie.
+
+        Returns:
+            The saved passkey as the list shows it.
+
+        Raises:
+            BadRequestException: A malformed credential, a challenge that is not this
+                user's pending registration, a response that does not verify, a
+                credential that is already registered, or a full passkey list.
         """
         account_id = str(self.repo.user_id(user))
         credential_id_of(credential)
@@ -205,7 +248,14 @@ class PasskeyService(PasskeySignIn):
     # -- sign-in options ---------------------------------------------------------------
 
     async def login_options(self, response: Response) -> dict[str, Any]:
-        """Start a discoverable sign-in: no username, so no credential list."""
+        """Start a discoverable sign-in: no username, so no credential list.
+
+        Args:
+            response: The response that sets the binding cookie.
+
+        Returns:
+            The ``PublicKeyCredentialRequestOptions`` as JSON.
+        """
         challenge = await self.ceremonies.issue(response, PURPOSE_LOGIN)
         options = generate_authentication_options(
             rp_id=self.config.rp_id,

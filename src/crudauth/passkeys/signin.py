@@ -89,11 +89,25 @@ class PasskeySignIn:
     ) -> dict[str, Any]:
         """Verify a discoverable assertion and open a session for its owner.
 
-        Returns the session login body (``id``, ``username``, ``csrf_token``) and sets
-        the cookies, replacing any session the request presented; the session's
-        ``login_type`` is ``"passkey"``. Raises 400 for malformed input or a bad
-        challenge, 401 for an unknown passkey or a failed proof, 403 for a cross-site
-        request or a signature counter that went backwards, 429 while locked out.
+        The new session replaces any session the request presented, and its
+        ``login_type`` is ``"passkey"``. Each attempt counts in the shared login
+        lockout under ``passkey:<account id>``.
+
+        Args:
+            db: The database session.
+            credential: The ``PublicKeyCredential`` JSON the browser sent.
+            request: The request with the binding cookie.
+            response: The response that receives the session cookies.
+
+        Returns:
+            The session login body (``id``, ``username``, ``csrf_token``).
+
+        Raises:
+            BadRequestException: Malformed input or a bad challenge (400).
+            UnauthorizedException: An unknown passkey or a failed proof (401).
+            ForbiddenException: A cross-site request or a signature counter that
+                went backwards (403).
+            RateLimitException: The login lockout holds (429).
         """
         transport = self._transport("session")
         if transport is None:
@@ -158,7 +172,19 @@ class PasskeySignIn:
         return key, record
 
     async def mfa_options(self, token: str, response: Response) -> dict[str, Any]:
-        """Start the passkey step of an MFA login, allowing the user's own passkeys."""
+        """Start the passkey step of an MFA login, allowing the user's own passkeys.
+
+        Args:
+            token: The MFA challenge token from the password step.
+            response: The response that sets the binding cookie.
+
+        Returns:
+            The ``PublicKeyCredentialRequestOptions`` as JSON.
+
+        Raises:
+            BadRequestException: The MFA challenge is unknown or expired, MFA is not
+                configured, or the account has no passkeys.
+        """
         key, record = await self._mfa_record(token)
         stored = await self.passkeys.for_user(record.account_id)
         if stored is None or not stored.passkeys:
@@ -179,10 +205,24 @@ class PasskeySignIn:
     ) -> dict[str, Any]:
         """Finish an MFA login with a user-verified passkey assertion.
 
-        Returns what ``POST /mfa/verify`` returns for the challenge's transport, plus
-        ``redirect_to`` for OAuth. Raises 400 for a bad or stale challenge, 401 for a
-        passkey that is not the account's or does not verify, 403 for a cross-site
-        request or a counter that went backwards, and 429 while locked out.
+        Args:
+            db: The database session.
+            token: The MFA challenge token from the password step.
+            credential: The ``PublicKeyCredential`` JSON the browser sent.
+            request: The request with the binding cookie.
+            response: The response that receives the transport's cookies.
+
+        Returns:
+            What ``POST /mfa/verify`` returns for the challenge's transport, plus
+            ``redirect_to`` when the challenge carried one.
+
+        Raises:
+            BadRequestException: A bad or stale challenge (400).
+            UnauthorizedException: A passkey that is not the account's or does not
+                verify (401).
+            ForbiddenException: A cross-site request or a counter that went
+                backwards (403).
+            RateLimitException: The login lockout holds (429).
         """
         credential_id = credential_id_of(credential)
         check_fields(credential, ASSERTION_FIELDS)

@@ -21,7 +21,14 @@ __all__ = ["PasskeyStore", "credential_key"]
 
 
 def credential_key(credential_id: str) -> str:
-    """Return the index key of a base64url credential id."""
+    """Return the index key of a base64url credential id.
+
+    Args:
+        credential_id: The credential id in base64url.
+
+    Returns:
+        ``credential:<SHA-256 hex of the id>``.
+    """
     digest = hashlib.sha256(credential_id.encode("ascii", "replace")).hexdigest()
     return f"credential:{digest}"
 
@@ -31,17 +38,31 @@ def _user_key(account_id: str) -> str:
 
 
 class PasskeyStore:
-    """Read and change passkeys through a store built with a very long TTL."""
+    """Read and change passkeys through a store built with a very long TTL.
+
+    Every method raises ``StoreUnavailableError`` when the store is unreachable.
+
+    Args:
+        store: The storage port instance for passkey records.
+    """
 
     def __init__(self, store: AbstractSessionStorage[Any]) -> None:
         self.store = store
 
     async def for_user(self, account_id: str) -> UserPasskeys | None:
-        """Return the user's record, or ``None`` when they never started a ceremony."""
+        """Return the user's record, or ``None`` when they never started a ceremony.
+
+        Args:
+            account_id: The user id as text.
+        """
         return await self.store.get(_user_key(account_id), UserPasskeys)
 
     async def ensure_user(self, account_id: str) -> UserPasskeys:
-        """Return the user's record, creating it with a new random user handle."""
+        """Return the user's record, creating it with a new random user handle.
+
+        Args:
+            account_id: The user id as text.
+        """
         record = UserPasskeys(
             account_id=account_id,
             user_handle=secrets.token_urlsafe(USER_HANDLE_BYTES),
@@ -54,12 +75,21 @@ class PasskeyStore:
         return stored if stored is not None else record
 
     async def owner_of(self, credential_id: str) -> str | None:
-        """Return the account id that registered ``credential_id``, if any."""
+        """Return the account id that registered ``credential_id``, if any.
+
+        Args:
+            credential_id: The credential id in base64url.
+        """
         owner = await self.store.get(credential_key(credential_id), CredentialOwner)
         return owner.account_id if owner is not None else None
 
     async def find(self, account_id: str, credential_id: str) -> StoredPasskey | None:
-        """Return ``account_id``'s passkey with ``credential_id``, or ``None``."""
+        """Return ``account_id``'s passkey with ``credential_id``, or ``None``.
+
+        Args:
+            account_id: The user id as text.
+            credential_id: The credential id in base64url.
+        """
         record = await self.for_user(account_id)
         if record is None:
             return None
@@ -69,10 +99,19 @@ class PasskeyStore:
         return None
 
     async def add(self, account_id: str, passkey: StoredPasskey, *, limit: int) -> str | None:
-        """Save ``passkey``; return ``None``, else ``"duplicate"`` or ``"limit"``.
+        """Save ``passkey`` for ``account_id``.
 
         The index entry is claimed first, so one credential can never belong to two
         accounts even when both register it at the same time.
+
+        Args:
+            account_id: The user id as text.
+            passkey: The verified passkey to save.
+            limit: Most passkeys one account may have.
+
+        Returns:
+            ``None`` when saved, ``"duplicate"`` when the credential is already
+            registered, or ``"limit"`` when the account has ``limit`` passkeys.
         """
         index_key = credential_key(passkey.credential_id)
         claimed = await self.store.set_if_absent(
@@ -104,7 +143,15 @@ class PasskeyStore:
         return None
 
     async def remove(self, account_id: str, passkey_id: str) -> StoredPasskey | None:
-        """Delete ``account_id``'s passkey with public id ``passkey_id``; return it."""
+        """Delete ``account_id``'s passkey with public id ``passkey_id``.
+
+        Args:
+            account_id: The user id as text.
+            passkey_id: The passkey's public id.
+
+        Returns:
+            The removed passkey, or ``None`` when the account has none with that id.
+        """
         removed: dict[str, StoredPasskey | None] = {"passkey": None}
 
         def drop(record: UserPasskeys) -> None:
@@ -126,7 +173,15 @@ class PasskeyStore:
         return passkey
 
     async def record_use(self, account_id: str, credential_id: str, sign_count: int) -> None:
-        """Store a sign-in's signature counter and time; counters only ever rise."""
+        """Store a sign-in's signature counter and time; counters only ever rise.
+
+        The record's and the index entry's TTLs are renewed.
+
+        Args:
+            account_id: The user id as text.
+            credential_id: The credential id in base64url.
+            sign_count: The authenticator's signature counter.
+        """
         now = datetime.now(timezone.utc)
 
         def stamp(record: UserPasskeys) -> None:

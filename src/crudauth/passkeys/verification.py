@@ -40,6 +40,14 @@ def check_fields(credential: dict[str, Any], required: tuple[str, ...]) -> dict[
     """Return ``credential["response"]`` after checking each field is base64url.
 
     A bad field is a 400 here rather than a failed verification further on.
+
+    Args:
+        credential: The ``PublicKeyCredential`` JSON the browser sent.
+        required: Names of the response fields that must be present.
+
+    Raises:
+        BadRequestException: The response is not an object, a field is missing or
+            not base64url, or ``transports`` is not a list of strings.
     """
     response = credential.get("response")
     if not isinstance(response, dict):
@@ -67,8 +75,24 @@ async def verify_assertion(
 ) -> VerifiedAuthentication:
     """Check an assertion's signature, origin, RP id and user verification.
 
-    Raises 401 when the proof fails and 403 when the signature counter did not rise,
-    which also logs the event and records it in the user's security log.
+    User verification is always required here.
+
+    Args:
+        runtime: The facade's shared state, for the security log.
+        config: The passkeys settings with the RP id and origins.
+        credential: The ``PublicKeyCredential`` JSON the browser sent.
+        challenge: The challenge bytes the ceremony issued.
+        passkey: The stored passkey the credential id names.
+        account_id: The owner's id, for the logs.
+        request: The request, for the security log.
+
+    Returns:
+        The library's verification result with the new signature counter.
+
+    Raises:
+        UnauthorizedException: The proof fails (401).
+        ForbiddenException: The signature counter did not rise (403); this is also
+            logged and recorded in the user's security log.
     """
     check = functools.partial(
         verify_authentication_response,

@@ -35,10 +35,17 @@ def build_passkey_service(
 ) -> PasskeyService | None:
     """Return the ``PasskeyService`` for ``CRUDAuth(passkeys=config)``, or ``None``.
 
-    ``store_factory`` is the facade's ``auxiliary_storage``. Raises ``ValueError`` for
-    a config that is not a ``PasskeyConfig``, without ``sudo=`` (registration needs
-    sudo mode) and without a ``SessionTransport`` (sign-in opens a session), and
-    ``ImportError`` when ``webauthn`` is not installed.
+    Args:
+        runtime: The facade's shared state.
+        config: The ``passkeys=`` setting; ``None`` returns ``None``.
+        store_factory: The facade's ``auxiliary_storage``.
+        sudo_configured: Whether ``sudo=`` is set.
+
+    Raises:
+        ValueError: ``config`` is not a ``PasskeyConfig``, ``sudo=`` is missing
+            (registration needs sudo mode), or no ``SessionTransport`` is configured
+            (sign-in opens a session).
+        ImportError: ``webauthn`` is not installed.
     """
     if config is None:
         return None
