@@ -12,23 +12,13 @@ __all__ = ["ChangeRequestIn", "TokenIn", "recovery_request_model"]
 
 
 class TokenIn(BaseModel):
-    """Body of the verify and change confirm routes.
-
-    Attributes:
-        token: The token from the link.
-    """
+    """Body of the verify and change confirm routes."""
 
     token: str
 
 
 class ChangeRequestIn(BaseModel):
-    """Body of ``POST /email/change-request``.
-
-    Attributes:
-        new_email: The address to change to.
-        password: The current password, re-checked before anything is sent.
-        redirect_to: Frontend path to return to after confirmation.
-    """
+    """Body of ``POST /email/change-request``."""
 
     new_email: EmailStr
     password: str

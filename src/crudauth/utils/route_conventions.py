@@ -16,11 +16,7 @@ _UNPROCESSABLE = 422
 
 
 class ErrorResponse(BaseModel):
-    """Error body: a message, or the field errors of request validation.
-
-    Attributes:
-        detail: A message, or FastAPI's list of field errors for a 422.
-    """
+    """Error body: a message, or the field errors of request validation."""
 
     detail: str | list[dict[str, Any]]
 
