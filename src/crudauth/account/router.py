@@ -41,7 +41,15 @@ class ChangePasswordIn(BaseModel):
 
 
 def build_account_router(auth: AuthSurface) -> APIRouter:
-    """Build the account routes over ``auth``."""
+    """Build the account routes over ``auth``.
+
+    Args:
+        auth: The facade surface.
+
+    Returns:
+        A router with ``GET /me``, ``POST /set-password`` and
+        ``POST /change-password``.
+    """
     router = APIRouter(tags=["auth"])
     repo = auth.repo
     passwords = auth.runtime.passwords
@@ -155,7 +163,14 @@ def build_account_router(auth: AuthSurface) -> APIRouter:
 
 
 def caller_credential(principal: Principal) -> tuple[str | None, str | None]:
-    """Return the caller's raw session id and raw token family id, or ``None`` each."""
+    """Return the caller's raw session id and raw token family id, or ``None`` each.
+
+    Args:
+        principal: The authenticated caller.
+
+    Returns:
+        ``(session_id, family_id)``; the session id only for the session transport.
+    """
     session_id = principal.metadata.get("session_id")
     family_id = principal.metadata.get("family_id")
     return (
@@ -169,6 +184,13 @@ async def credential_expiry(auth: AuthSurface, principal: Principal) -> datetime
 
     Transports put ``expires_at`` in the principal's metadata. Only a principal built
     without it (a custom transport) costs a store read here.
+
+    Args:
+        auth: The facade surface, for the session manager.
+        principal: The authenticated caller.
+
+    Returns:
+        The expiry time, or ``None`` when it cannot be determined.
     """
     expires_at = principal.metadata.get("expires_at")
     if isinstance(expires_at, datetime):

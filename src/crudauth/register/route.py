@@ -42,6 +42,19 @@ class RegisterIn(BaseModel):
 def build_register_route(auth: AuthSurface, body_model: type[BaseModel]) -> APIRouter:
     """Build ``POST /register`` for ``body_model``.
 
+    The route checks the password policy, keeps only registrable fields, counts the
+    ``register`` limit per IP (failing closed) and creates the account. When signup
+    verifies the recovery factor, it returns 202 with one body for new and taken
+    private values; otherwise 200 with the new account, or 422 for a taken value.
+
+    Args:
+        auth: The facade surface.
+        body_model: The request body model; it must declare ``password`` and every
+            ``identity.login`` field.
+
+    Returns:
+        A router with ``POST /register``.
+
     Raises:
         ValueError: ``body_model`` lacks ``password`` or a login field, or a login field
             other than email and username is not listed in ``register_extra_fields``.
@@ -182,7 +195,15 @@ def build_register_route(auth: AuthSurface, body_model: type[BaseModel]) -> APIR
 
 
 def signup_service(auth: AuthSurface) -> Any:
-    """Return the recovery service when signup verifies the address, else ``None``."""
+    """Return the recovery service when signup verifies the address, else ``None``.
+
+    Args:
+        auth: The facade surface.
+
+    Returns:
+        ``auth.emails`` when a recovery factor is set and ``verify_on_register`` is
+        not turned off, else ``None``.
+    """
     service = auth.emails
     if service is None or auth.identity.recovery is None:
         return None
