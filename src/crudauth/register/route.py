@@ -45,7 +45,8 @@ def build_register_route(auth: AuthSurface, body_model: type[BaseModel]) -> APIR
     The route checks the password policy, keeps only registrable fields, counts the
     ``register`` limit per IP (failing closed) and creates the account. When signup
     verifies the recovery factor, it returns 202 with one body for new and taken
-    private values; otherwise 200 with the new account, or 422 for a taken value.
+    private values. Otherwise it returns 200 with the new account, or 422 for a taken
+    value.
 
     Args:
         auth: The facade surface.
