@@ -34,7 +34,21 @@ def check_identity(
     email: Any,
     channels: Any,
 ) -> None:
-    """Cross-check the identity contract against the model's real columns."""
+    """Cross-check the identity contract against the model's real columns.
+
+    Args:
+        repo: The user repository over the app's model.
+        identity: The ``identity=`` setting.
+        oauth: The ``oauth=`` setting, or ``None``.
+        email: The ``email=`` setting, or ``None``.
+        channels: The ``channels=`` setting, or ``None``.
+
+    Raises:
+        ValueError: A login or recovery field is not a unique column, OAuth is set
+            without ``email`` among the login fields, ``email=`` or ``channels=`` is
+            set without a recovery factor, ``email=`` is set without an email column,
+            or an OAuth provider has no ``<name>_id`` column.
+    """
     for field in identity.login:
         # First-match-wins login resolution is only safe over unique columns.
         if not repo.is_unique_column(field):
@@ -70,7 +84,13 @@ def warn_about_registration(
     register_extra_fields: set[str] | frozenset[str] | None,
     register_schema: Any,
 ) -> None:
-    """Log the start-up warnings about fields registration will never persist."""
+    """Log the start-up warnings about fields registration will never persist.
+
+    Args:
+        repo: The user repository over the app's model.
+        register_extra_fields: The ``register_extra_fields=`` setting.
+        register_schema: The ``register_schema=`` model, or ``None``.
+    """
     if register_extra_fields:
         gated = repo.gated_register_fields(set(register_extra_fields))
         if gated:
@@ -98,7 +118,15 @@ def warn_about_registration(
 def merge_rate_limits(
     defaults: Mapping[str, RateLimit], overrides: Mapping[str, RateLimit] | None
 ) -> dict[str, RateLimit]:
-    """Return the defaults with ``overrides`` applied; unknown action names raise."""
+    """Return the defaults with ``overrides`` applied.
+
+    Args:
+        defaults: The built-in limits by action name.
+        overrides: The ``rate_limits=`` setting, or ``None``.
+
+    Raises:
+        ValueError: ``overrides`` names an action that has no default.
+    """
     merged = dict(defaults)
     for action, limit in (overrides or {}).items():
         if action not in defaults:
@@ -112,7 +140,11 @@ def merge_rate_limits(
 
 
 def warn_about_memory_backends(parts: list[str]) -> None:
-    """Log one warning listing the parts of the app kept in process memory."""
+    """Log one warning listing the parts of the app kept in process memory.
+
+    Args:
+        parts: Descriptions of the in-memory parts; an empty list logs nothing.
+    """
     if not parts:
         return
     logger.warning(

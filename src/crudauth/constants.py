@@ -60,7 +60,18 @@ LOGICAL_FIELDS: tuple[str, ...] = (
 )
 HOOK_HIDDEN_FIELDS: frozenset[str] = frozenset({"totp_secret_encrypted", "mfa_recovery_codes"})
 REGISTRATION_ALLOWED_FIELDS: frozenset[str] = frozenset({"email", "username"})
+"""Contract fields that a ``/register`` body may set.
+
+App columns join them through ``CRUDAuth(register_extra_fields=...)``.
+"""
 REGISTRATION_GATED_FIELDS: frozenset[str] = frozenset(LOGICAL_FIELDS) - REGISTRATION_ALLOWED_FIELDS
+"""Contract fields that a ``/register`` body can never set.
+
+They are every user-column contract field except email and username, such as
+``is_superuser``, ``email_verified`` and ``hashed_password``. They stay out even when
+listed in ``register_extra_fields``, so no client can register itself as an
+administrator or as verified.
+"""
 
 # Leftover throttle numbers kept for import compatibility; DEFAULT_RATE_LIMITS governs.
 EMAIL_REQUEST_WINDOW_SECONDS = SECONDS_PER_HOUR

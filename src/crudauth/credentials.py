@@ -43,7 +43,27 @@ async def authenticate_password(
     unknown user, a wrong password and a disabled account cost one comparison of the
     configured scheme each and get the same 401, so neither timing nor wording reveals
     which it was. A hash stored with an older scheme, weaker settings or another pepper
-    is replaced after the check succeeds.
+    is replaced after the check succeeds. Failures fire ``on_login_failed`` and a
+    locked-out attempt fires ``on_lockout``.
+
+    Args:
+        runtime: The facade's shared state.
+        db: The database session.
+        identifier: The login identifier as typed.
+        password: The password as typed.
+        request: The login request, for the client address and the hooks.
+        record_success: Clear the lockout pressure now (``True``), or only take back
+            this attempt because a second step must still succeed (``False``).
+
+    Returns:
+        The user row.
+
+    Raises:
+        RateLimitException: The login lockout holds (429).
+        UnauthorizedException: An unknown user, a wrong password or a disabled
+            account (401), with one message for all three.
+        StoreUnavailableError: The lockout store is unreachable and the lockout
+            fails closed.
     """
     ip = get_client_ip(request, runtime.trusted_proxy_hops)
     context = HookContext(

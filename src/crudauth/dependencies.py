@@ -40,7 +40,30 @@ def build_current_user(
     scopes: Sequence[str] | None,
     check: Callable[[Principal], Any] | None,
 ) -> Dependency:
-    """Return a dependency that authenticates over ``transports`` and runs the gates."""
+    """Return a dependency that authenticates over ``transports`` and runs the gates.
+
+    The gates run in order: authenticated, superuser, verified recovery factor,
+    scopes, then ``check``. A superuser or verified gate that would fail on a cached
+    row is judged again on the database's row.
+
+    Args:
+        resolver: Resolves the request's principal over the transports.
+        db_dependency: The app's database-session dependency.
+        transports: The transports to try, in order.
+        optional: Return ``None`` for anonymous requests instead of raising 401.
+        superuser: Require ``is_superuser``.
+        verified: Require a verified recovery factor.
+        scopes: Scopes the principal must all have.
+        check: Extra gate called with the principal; it may be async, and only a
+            return of exactly ``False`` denies.
+
+    Returns:
+        An async FastAPI dependency returning the ``Principal`` (or ``None`` when
+        optional). It raises ``UnauthorizedException`` (401, with
+        ``WWW-Authenticate: Bearer`` when a bearer transport is among them) and
+        ``ForbiddenException`` (403) for a failed gate. Transport errors propagate
+        even when optional.
+    """
     required_scopes = tuple(scopes or ())
     # RFC 6750: a 401 for a route that accepts bearer tokens names the scheme.
     challenge = (
@@ -89,6 +112,15 @@ def with_current_row(
 
     Routes that check a password or a second factor against the row use it, so a row
     served from the user cache never decides them.
+
+    Args:
+        runtime: The facade's shared state.
+        current_user: The dependency that authenticates the caller.
+        db_dependency: The app's database-session dependency.
+
+    Returns:
+        An async FastAPI dependency returning the reloaded ``Principal``. It raises
+        ``UnauthorizedException`` (401) when the user no longer exists.
     """
 
     async def current_row(
@@ -120,7 +152,27 @@ def build_rate_limit(
 
     ``KeyBy.USER`` authenticates like ``current_user()`` (401 when anonymous, CSRF for
     session cookies). Other keys and resolvers that need the caller resolve it without
-    the CSRF check, and may see ``None``.
+    the CSRF check, and may see ``None``. The throttle fails closed: an unreachable
+    store is a 503.
+
+    Args:
+        action: Name of the budget.
+        limit: A ``RateLimit``, or a resolver ``(request, principal)`` that may be
+            async and returns a ``RateLimit`` or ``None`` for no limit.
+        key: A ``KeyBy`` member or a callable naming the budget.
+        resolver: Resolves the caller when the key or resolver needs it.
+        db_dependency: The app's database-session dependency.
+        transports: The transports to resolve the caller over.
+        backend_getter: Returns the limiter, or ``None`` when rate limiting is off.
+        trusted_proxy_hops: Proxies trusted to append to ``X-Forwarded-For``.
+        authenticated: The ``current_user()`` dependency used for ``KeyBy.USER``.
+
+    Returns:
+        An async FastAPI dependency that raises ``RateLimitException`` (429) when the
+        budget is spent and adds the limit headers otherwise.
+
+    Raises:
+        ValueError: ``key`` is neither a ``KeyBy`` member nor callable.
     """
     name_identity = identity_key(key, trusted_proxy_hops)
     needs_principal = _needs_principal(key, limit)
@@ -186,7 +238,16 @@ def _needs_principal(key: Any, limit: Any) -> bool:
 def default_limit(
     action: str, limit: Any, table: Mapping[str, RateLimit]
 ) -> RateLimit | Callable[..., Any]:
-    """Return the explicit ``limit``, else the table entry for ``action``."""
+    """Return the explicit ``limit``, else the table entry for ``action``.
+
+    Args:
+        action: Name of the budget.
+        limit: The ``limit`` passed to ``auth.rate_limit()``, or ``None``.
+        table: The app's limits by action name.
+
+    Raises:
+        ValueError: ``limit`` is ``None`` and ``action`` has no built-in limit.
+    """
     if limit is not None:
         return limit  # type: ignore[no-any-return]
     if action not in table:

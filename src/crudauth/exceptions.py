@@ -27,7 +27,14 @@ __all__ = [
 
 
 class CustomException(HTTPException):
-    """Base of every crudauth HTTP error; an empty detail becomes the status phrase."""
+    """Base of every crudauth HTTP error; an empty detail becomes the status phrase.
+
+    Args:
+        status_code: The HTTP status.
+        detail: The ``detail`` of the JSON body; any falsy value becomes the status's
+            standard description.
+        headers: Response headers to send with the error.
+    """
 
     def __init__(
         self,
@@ -45,12 +52,24 @@ class CustomException(HTTPException):
 
 
 class BadRequestException(CustomException):
+    """A 400 for a request crudauth cannot act on, such as an invalid token.
+
+    Args:
+        detail: The message; ``None`` uses the standard status description.
+    """
+
     def __init__(self, detail: Any = None) -> None:
         super().__init__(400, detail)
 
 
 class OAuthAccountException(BadRequestException):
-    """A 400 whose ``code`` names the machine-readable reason."""
+    """A 400 whose ``code`` names the machine-readable reason.
+
+    Args:
+        code: The reason, such as ``"email_unverified"``; OAuth failure redirects and
+            JSON bodies carry it.
+        detail: The human-readable message.
+    """
 
     def __init__(self, code: str, detail: Any = None) -> None:
         super().__init__(detail)
@@ -58,32 +77,69 @@ class OAuthAccountException(BadRequestException):
 
 
 class UnauthorizedException(CustomException):
+    """A 401: no valid credential, or credentials that do not match.
+
+    Args:
+        detail: The message; ``None`` uses the standard status description.
+        headers: Response headers, such as ``WWW-Authenticate``.
+    """
+
     def __init__(self, detail: Any = None, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(401, detail, headers)
 
 
 class ForbiddenException(CustomException):
+    """A 403: the caller is known but may not do this.
+
+    Args:
+        detail: The message; ``None`` uses the standard status description.
+    """
+
     def __init__(self, detail: Any = None) -> None:
         super().__init__(403, detail)
 
 
 class NotFoundException(CustomException):
+    """A 404 for a resource that does not exist or is not the caller's.
+
+    Args:
+        detail: The message; ``None`` uses the standard status description.
+    """
+
     def __init__(self, detail: Any = None) -> None:
         super().__init__(404, detail)
 
 
 class UnprocessableEntityException(CustomException):
+    """A 422 for input that is well-formed but not acceptable.
+
+    Args:
+        detail: A message, or a list of errors in FastAPI's validation-error shape.
+    """
+
     def __init__(self, detail: Any = None) -> None:
         super().__init__(422, detail)
 
 
 class DuplicateValueException(CustomException):
+    """A 422 for a value that must be unique and already belongs to an account.
+
+    Args:
+        detail: The message, such as ``"Username already taken"``.
+    """
+
     def __init__(self, detail: Any = None) -> None:
         super().__init__(422, detail)
 
 
 class ValueTooLongException(CustomException):
-    """A 422 listing every field whose value exceeds its column length."""
+    """A 422 listing every field whose value exceeds its column length.
+
+    The detail uses FastAPI's ``string_too_long`` error shape, located in the body.
+
+    Args:
+        limits: The column length of each field that is too long, by field name.
+    """
 
     def __init__(self, limits: Mapping[str, int]) -> None:
         detail = [
@@ -100,7 +156,12 @@ class ValueTooLongException(CustomException):
 
 
 class PasswordPolicyException(CustomException):
-    """A 422 in FastAPI's validation-error shape, one entry per unmet rule."""
+    """A 422 in FastAPI's validation-error shape, one entry per unmet rule.
+
+    Args:
+        field: The body field of the password, such as ``"new_password"``.
+        errors: One dict per unmet rule with ``type`` and ``msg``; ``loc`` is added.
+    """
 
     def __init__(self, field: str, errors: list[dict[str, Any]]) -> None:
         located: list[dict[str, Any]] = []
@@ -115,6 +176,15 @@ class PasswordPolicyException(CustomException):
 
 
 class RateLimitException(CustomException):
+    """A 429 for a spent rate limit or a held login lockout.
+
+    Args:
+        detail: The message; ``None`` uses the standard status description.
+        retry_after: Seconds until a retry may succeed, sent as ``Retry-After``
+            (at least 1).
+        headers: More response headers, such as the rate-limit headers.
+    """
+
     def __init__(
         self,
         detail: Any = None,
@@ -129,6 +199,14 @@ class RateLimitException(CustomException):
 
 
 class SudoLockoutError(CustomException):
+    """A 429 while sudo re-authentication is locked after too many failures.
+
+    Args:
+        detail: The message; ``None`` uses the standard status description.
+        retry_after: Seconds until the lock ends, sent as ``Retry-After``; ``None`` or
+            ``0`` sends no header.
+    """
+
     def __init__(self, detail: Any = None, retry_after: int | None = None) -> None:
         headers = {"Retry-After": str(max(1, int(retry_after)))} if retry_after else None
         super().__init__(429, detail, headers)
@@ -136,7 +214,11 @@ class SudoLockoutError(CustomException):
 
 
 class CSRFException(CustomException):
-    """A 403 that always carries ``X-CSRF-Error: true`` so clients can tell it apart."""
+    """A 403 that always carries ``X-CSRF-Error: true`` so clients can tell it apart.
+
+    Args:
+        detail: The message.
+    """
 
     def __init__(self, detail: Any = "CSRF token validation failed") -> None:
         super().__init__(403, detail, {"X-CSRF-Error": "true"})
@@ -145,8 +227,11 @@ class CSRFException(CustomException):
 class StoreUnavailableError(CustomException):
     """A 503 raised when a store or the user database does not answer.
 
-    ``store`` names the failing component for the log line; the client sees only the
-    generic detail.
+    The client sees only the generic detail ``"Authentication service unavailable."``.
+
+    Args:
+        store: Name of the failing component, for the log line.
+        original_error: The exception the store raised.
     """
 
     def __init__(self, store: str, original_error: BaseException | None = None) -> None:
