@@ -46,7 +46,35 @@ class AuthHooks:
 
     Hooks cannot veto anything: an exception raised by a hook is logged on the
     ``crudauth.hooks`` logger and the request completes normally. User rows are passed
-    as dictionaries of logical fields.
+    as dictionaries of logical fields. Each attribute below shows the hook's call.
+
+    Attributes:
+        on_after_register: ``(user, *, db, context)`` after an account is created.
+        on_oauth_login: ``(user, info, *, db, context, created)`` after an OAuth
+            callback resolved the account, before the session is created.
+        on_login_failed: ``(identifier, *, user, reason, context)`` after a failed
+            password check; ``reason`` is ``"invalid_credentials"`` or ``"inactive"``.
+        on_lockout: ``(identifier, *, retry_after, context)`` when a login attempt
+            hits the lockout.
+        on_after_login: ``(user, *, request, context)`` after a credential is issued.
+        on_after_logout: ``(user, *, request, context)`` after a live session ends.
+        on_after_recovery_verified: ``(user, *, db, context)`` after a verification
+            link is confirmed.
+        on_after_password_reset: ``(user, *, db, context)`` after a reset sets a new
+            password.
+        on_after_password_changed: ``(user, *, db, context)`` after a password change.
+        on_after_email_changed: ``(user, *, db, context)`` after an email change.
+        on_after_sudo: ``(user, *, request, context)`` after a sudo elevation.
+        on_after_mfa_enabled: ``(user, *, db, context)`` after MFA enrolment.
+        on_after_mfa_disabled: ``(user, *, db, context)`` after MFA is turned off.
+        on_after_recovery_code_used: ``(user, *, db, context)`` after a recovery code
+            is consumed.
+        on_security_event: ``(user_id, event, *, context)`` after an event is written
+            to the security log; ``event`` is its JSON form.
+        on_new_device_sign_in: ``(user, *, device, ip_address, context)`` after a
+            sign-in from a device the account has not used before.
+        on_refresh_token_reuse: ``(user, *, family_handle, context)`` after a used
+            refresh token is presented again and its family is ended.
 
     Example:
         ```python

@@ -33,7 +33,17 @@ _CHARACTER_RULES: tuple[tuple[str, str, Callable[[str], bool]], ...] = (
 
 @dataclass(frozen=True)
 class PasswordContext:
-    """Owner of a password (username, email, row) and the flow that submitted it."""
+    """Owner of a password (username, email, row) and the flow that submitted it.
+
+    Two-argument password validators receive it, so they can reject a password that
+    contains the username, for example.
+
+    Attributes:
+        source: The flow: ``"register"``, ``"set"``, ``"change"`` or ``"reset"``.
+        username: The account's username, if known.
+        email: The account's email, if known.
+        user: The user row; ``None`` at registration.
+    """
 
     source: PasswordSource
     username: str | None = None
@@ -42,7 +52,13 @@ class PasswordContext:
 
     @classmethod
     def for_user(cls, repo: UserRepository, source: PasswordSource, user: Any) -> PasswordContext:
-        """Build the context of an existing ``user``, read through ``repo``."""
+        """Build the context of an existing ``user``, read through ``repo``.
+
+        Args:
+            repo: The user repository.
+            source: The flow that submitted the password.
+            user: The user row.
+        """
         return cls(
             source=source,
             username=repo.get(user, "username"),
@@ -76,8 +92,9 @@ class PasswordPolicy:
         require_digit: Require a digit.
         require_special: Require a character that is neither a letter nor a digit.
         validators: Extra checks, such as a breached-password lookup, run in order
-            only when every built-in rule passed. Each rejects by raising
-            ``ValueError``.
+            only when every built-in rule passed. Each is called with the NFKC
+            password, plus a ``PasswordContext`` when it takes two positional
+            arguments, and rejects by raising ``ValueError``. It may be async.
 
     Raises:
         TypeError: ``min_length`` is not an int, or a validator is not callable.
@@ -126,9 +143,18 @@ class PasswordPolicy:
     ) -> list[dict[str, Any]]:
         """Return one error entry per unmet rule, or an empty list.
 
-        Every built-in rule is reported; validators run only when those pass and stop
-        at the first failure. A password over ``MAX_PASSWORD_LENGTH`` characters is
-        reported alone, before normalization or any validator runs.
+        Every built-in rule is reported. Validators run only when those pass, and
+        stop at the first failure. A password over ``MAX_PASSWORD_LENGTH`` characters
+        is reported alone, before normalization or any validator runs.
+
+        Args:
+            password: The password as typed.
+            context: Who the password is for; ``None`` means a ``"set"`` flow with no
+                known owner.
+
+        Returns:
+            Error entries with ``type``, ``msg`` and sometimes ``ctx``, in FastAPI's
+            validation-error shape without ``loc``.
         """
         # Checked first and on the raw text, so a multi-megabyte body costs one len().
         if len(password) > MAX_PASSWORD_LENGTH:
@@ -166,7 +192,25 @@ class PasswordPolicy:
     async def enforce(
         self, password: str, context: PasswordContext | None = None, *, field: str = "password"
     ) -> None:
-        """Raise ``PasswordPolicyException`` (422) at ``field`` when a rule fails."""
+        """Raise ``PasswordPolicyException`` (422) at ``field`` when a rule fails.
+
+        Args:
+            password: The password as typed.
+            context: Who the password is for.
+            field: The body field the errors are located at.
+
+        Raises:
+            PasswordPolicyException: At least one rule failed.
+
+        Example:
+            ```python
+            await auth.password_policy.enforce(
+                body.new_password,
+                PasswordContext.for_user(auth.repo, "set", principal.user),
+                field="new_password",
+            )
+            ```
+        """
         errors = await self.check(password, context)
         if errors:
             raise PasswordPolicyException(field, errors)

@@ -20,11 +20,25 @@ __all__ = ["NewUserContext", "NewUserFields", "resolve_new_user_fields"]
 class NewUserContext:
     """Facts known about a user that crudauth is about to create.
 
-    ``email`` is canonical (``""`` for email-less shapes) and ``username`` final (``""``
-    when absent). ``register_data`` is the validated ``/register`` body without the
-    password (``None`` on OAuth); ``oauth`` is the normalized provider profile
-    (``None`` on registration). ``db`` is the active session, for reads only: the
-    callback must not commit.
+    ``CRUDAuth(new_user_fields=...)`` receives one for every account it creates.
+
+    Attributes:
+        email: The canonical email; ``""`` for email-less shapes.
+        username: The final username; ``""`` when absent.
+        source: ``"register"`` or ``"oauth"``.
+        db: The active session, for reads only, because the callback must not commit.
+        register_data: The validated ``/register`` body without the password;
+            ``None`` on OAuth.
+        oauth: The normalized provider profile (``OAuthUserInfo``); ``None`` on
+            registration.
+
+    Example:
+        ```python
+        def new_user_fields(ctx: NewUserContext) -> dict:
+            return {"display_name": ctx.suggested_name, "plan": "free"}
+
+        auth = CRUDAuth(..., new_user_fields=new_user_fields)
+        ```
     """
 
     email: str
@@ -58,7 +72,19 @@ async def resolve_new_user_fields(
     """Run ``callback`` for ``ctx`` and return its values with contract fields dropped.
 
     A returned pydantic model is dumped to a dict first, so its fields are gated exactly
-    like dict keys. Without a callback the result is empty.
+    like dict keys.
+
+    Args:
+        callback: The ``new_user_fields`` callback, or ``None``.
+        ctx: Facts about the user being created.
+        repo: The user repository that drops contract fields.
+
+    Returns:
+        The app-column values; empty without a callback or when it returns ``None``.
+
+    Raises:
+        TypeError: The callback returned something other than a dict, a pydantic
+            model or ``None``.
     """
     if callback is None:
         return {}

@@ -33,7 +33,18 @@ MEMORY_SECURITY_LOG = "security log"
 
 
 def build_credential_tracking(auth: CRUDAuth, config: SecurityLogConfig | None) -> SecurityLog:
-    """Give each bearer transport its family store and build the security log."""
+    """Give each bearer transport its family store and build the security log.
+
+    Stateful bearer transports get a family store whose TTL is their refresh-token
+    lifetime. Session managers get a listener that writes ended sessions to the log.
+
+    Args:
+        auth: The facade, for its transports and auxiliary storage.
+        config: The ``security_log=`` setting; ``None`` uses the defaults.
+
+    Returns:
+        The security log, also set as ``auth.runtime.security_log``.
+    """
     for transport in auth.transports:
         if isinstance(transport, BearerTransport) and not transport.stateless:
             ttl = transport.refresh_ttl_days * 86400
@@ -68,7 +79,11 @@ def _session_listener(runtime: AuthRuntime) -> Any:
 
 
 def token_families_of(runtime: AuthRuntime) -> list[BearerTransport]:
-    """Return the bearer transports that keep token families."""
+    """Return the bearer transports that keep token families.
+
+    Args:
+        runtime: The facade's shared state.
+    """
     return [
         transport
         for transport in runtime.transports
@@ -87,9 +102,22 @@ async def end_user_credentials(
 ) -> int:
     """End the user's sessions and token families but the kept ones; return the count.
 
-    ``keep_session`` is a raw session id and ``keep_family`` a raw family id: the
-    caller's own credential when the event keeps it. Each ended family is written to
-    the security log with ``reason``; sessions are logged by the session manager.
+    The ended families are written to the security log as one event with ``reason``,
+    and the session manager logs the sessions it ends.
+
+    Args:
+        runtime: The facade's shared state.
+        user_id: Primary key of the user.
+        reason: Why the credentials end, such as ``"password_reset"``.
+        keep_session: Raw id of a session to keep, usually the caller's own.
+        keep_family: Raw id of a token family to keep, usually the caller's own.
+        request: The request, for the security log.
+
+    Returns:
+        The number of sessions and families ended.
+
+    Raises:
+        StoreUnavailableError: A session or family store is unreachable.
     """
     ended = 0
     for transport in runtime.transports:
@@ -115,7 +143,13 @@ async def end_user_credentials(
 
 
 async def rebind_family(runtime: AuthRuntime, family_id: str, token_version: int) -> None:
-    """Bind the caller's family to a new credential epoch so it survives the bump."""
+    """Bind the caller's family to a new credential epoch so it survives the bump.
+
+    Args:
+        runtime: The facade's shared state.
+        family_id: Raw id of the family to keep.
+        token_version: The user's new ``token_version``.
+    """
     for bearer in token_families_of(runtime):
         assert bearer.families is not None
         await bearer.families.rebind(family_id, token_version)

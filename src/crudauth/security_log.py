@@ -44,7 +44,22 @@ EVENT_ID_BYTES = 8
 
 
 class SecurityEventType:
-    """The ``type`` values of security events."""
+    """The ``type`` values of security events.
+
+    Attributes:
+        SIGN_IN: A credential was issued after a successful sign-in.
+        SIGN_IN_FAILED: A wrong password was given for an existing account.
+        NEW_DEVICE: A sign-in came from a browser and OS pair not seen recently.
+        PASSWORD_CHANGED: The account's password was changed.
+        PASSWORD_RESET: A reset link set a new password.
+        EMAIL_CHANGED: An email change was confirmed.
+        SESSION_ENDED: One or more sessions ended; ``detail`` has handles and reason.
+        TOKEN_FAMILY_ENDED: Refresh-token families were revoked.
+        REFRESH_TOKEN_REUSED: A used refresh token was presented again.
+        MFA_ENABLED: MFA enrolment was confirmed.
+        MFA_DISABLED: MFA was turned off.
+        RECOVERY_CODE_USED: An MFA recovery code was consumed.
+    """
 
     SIGN_IN = "sign_in"
     SIGN_IN_FAILED = "sign_in_failed"
@@ -73,6 +88,16 @@ class SecurityLogConfig:
             ``retention_days``, because the log is what remembers devices.
         storage_prefix: Key prefix of the log in the shared store; apps sharing one
             Redis or database store need different prefixes.
+
+    Raises:
+        ValueError: A number is below 1, ``new_device_window_days`` exceeds
+            ``retention_days``, or ``storage_prefix`` is empty.
+
+    Example:
+        ```python
+        config = SecurityLogConfig(retention_days=30, new_device_window_days=30)
+        auth = CRUDAuth(..., security_log=config)
+        ```
     """
 
     retention_days: int = 90
@@ -113,7 +138,15 @@ class SecurityEventList(BaseModel):
 
 
 class SecurityLog:
-    """Record, read and publish a user's security events."""
+    """Record, read and publish a user's security events.
+
+    ``CRUDAuth`` builds one and keeps it as ``auth.runtime.security_log``.
+
+    Args:
+        storage: The store that keeps one capped event list per user.
+        runtime: The facade's shared state, for the hooks and the repository.
+        config: Retention and new-device settings; ``None`` uses the defaults.
+    """
 
     def __init__(
         self,
@@ -144,8 +177,17 @@ class SecurityLog:
     ) -> SecurityEvent:
         """Append an event to the user's log and fire ``on_security_event``.
 
-        ``detail`` must hold plain facts only (reasons, handles, counts); callers never
-        pass a secret. Returns the stored event.
+        Args:
+            user_id: Primary key of the user.
+            event_type: One of the ``SecurityEventType`` values.
+            request: The request, for the client address and the device.
+            detail: Plain facts only (reasons, handles, counts), never a secret.
+
+        Returns:
+            The stored event.
+
+        Raises:
+            StoreUnavailableError: The store is unreachable.
         """
         ip_address, device = self._request_facts(request)
         event = SecurityEvent(
@@ -191,7 +233,18 @@ class SecurityLog:
     async def events(
         self, user_id: Any, *, offset: int = 0, limit: int = 50
     ) -> tuple[list[SecurityEvent], int]:
-        """Return a page of the user's events, newest first, and the total count."""
+        """Return a page of the user's events, newest first, and the total count.
+
+        Events older than the retention are left out of both.
+
+        Args:
+            user_id: Primary key of the user.
+            offset: Number of events to skip.
+            limit: Maximum number of events to return.
+
+        Returns:
+            ``(events, total)``.
+        """
         stored: SecurityEventList | None = await self.storage.get(
             self._key(user_id), SecurityEventList
         )
@@ -202,7 +255,12 @@ class SecurityLog:
         return live[offset : offset + limit], len(live)
 
     async def is_new_device(self, user_id: Any, device: Mapping[str, Any]) -> bool:
-        """Return whether this browser and OS pair is unseen within the window."""
+        """Return whether this browser and OS pair is unseen within the window.
+
+        Args:
+            user_id: Primary key of the user.
+            device: The parsed device, with ``browser`` and ``os`` keys.
+        """
         stored: SecurityEventList | None = await self.storage.get(
             self._key(user_id), SecurityEventList
         )
@@ -221,7 +279,16 @@ class SecurityLog:
     async def record_sign_in(
         self, user: Any, *, request: Request | None, transport: str, method: str = "password"
     ) -> None:
-        """Record a sign-in, firing ``on_new_device_sign_in`` for an unseen device."""
+        """Record a sign-in, firing ``on_new_device_sign_in`` for an unseen device.
+
+        An unseen device also gets a ``new_device`` event.
+
+        Args:
+            user: The user row.
+            request: The sign-in request, or ``None``.
+            transport: Name of the transport that issued the credential.
+            method: How the user proved who they are, such as ``"password"``.
+        """
         repo = self.runtime.repo
         user_id = repo.user_id(user)
         ip_address, device = self._request_facts(request)
@@ -269,12 +336,27 @@ async def record_security_event(
     request: Request | None = None,
     detail: Mapping[str, Any] | None = None,
 ) -> None:
-    """Record an event when the runtime has a security log; do nothing otherwise."""
+    """Record an event when the runtime has a security log; do nothing otherwise.
+
+    Args:
+        runtime: The facade's shared state.
+        user_id: Primary key of the user; ``None`` records nothing.
+        event_type: One of the ``SecurityEventType`` values.
+        request: The request, for the client address and the device.
+        detail: Plain facts only, never a secret.
+    """
     log: SecurityLog | None = getattr(runtime, "security_log", None)
     if log is not None and user_id is not None:
         await log.record(user_id, event_type, request=request, detail=detail)
 
 
 def retention_seconds(config: SecurityLogConfig) -> int:
-    """Return the store TTL of a user's log for ``config``."""
+    """Return the store TTL of a user's log for ``config``.
+
+    Args:
+        config: The security log settings.
+
+    Returns:
+        ``retention_days`` in seconds.
+    """
     return config.retention_days * SECONDS_PER_DAY

@@ -50,9 +50,18 @@ Dependency = Callable[..., Coroutine[Any, Any, Any]]
 class SudoConfig:
     """Sudo window and lockout tuning.
 
-    ``window_seconds`` is the elevation lifetime and also the lifetime of the
-    failed-attempt counter; ``max_attempts`` wrong attempts trip a lockout of
-    ``lockout_seconds``.
+    Attributes:
+        window_seconds: Lifetime of an elevation, and of the failed-attempt counter.
+        max_attempts: Wrong attempts within the window that trip the sudo lockout.
+        lockout_seconds: Duration of the sudo lockout.
+
+    Example:
+        ```python
+        auth = CRUDAuth(..., sudo=SudoConfig(window_seconds=600))
+
+        @app.delete("/account", dependencies=[Depends(auth.require_sudo())])
+        async def delete_account(): ...
+        ```
     """
 
     window_seconds: int = 300
@@ -64,7 +73,17 @@ class SudoManager:
     """Elevate a session after a password or code check, and report elevation.
 
     The lockout counters live in the rate-limiter ``backend`` under their own
-    ``sudo:`` keys, per user: a sudo lockout never touches the login lockout.
+    ``sudo:`` keys, per user, so a sudo lockout never touches the login lockout.
+    ``CRUDAuth`` builds one from ``sudo=`` and exposes it as ``auth.sudo``.
+
+    Args:
+        session_manager: Stores the elevation stamp on the session record.
+        repo: The user repository.
+        backend: The counter backend; ``None`` turns the sudo lockout off.
+        hooks: The app's hooks, for ``on_after_sudo``.
+        config: Window and lockout tuning.
+        mfa: The MFA service, needed to elevate with an authenticator code.
+        passwords: The configured hasher; defaults to bcrypt without a pepper.
     """
 
     def __init__(
@@ -108,11 +127,31 @@ class SudoManager:
     ) -> datetime:
         """Check a password or authenticator code, stamp the session, return the expiry.
 
-        Raises ``ValueError`` unless exactly one of ``password`` and ``code`` is given
-        (a code also needs MFA configured and ``db``), 403 for a principal that is not
-        session-backed or whose session is gone, 401 for a wrong credential, and
-        ``SudoLockoutError`` (429 with ``Retry-After``) while the sudo lockout holds.
-        Recovery codes are never accepted here.
+        Recovery codes are never accepted here. Fires ``on_after_sudo`` on success.
+
+        Args:
+            principal: The caller, authenticated through the session transport.
+            password: The current password.
+            code: An authenticator code, instead of the password.
+            db: The database session; required with ``code``.
+            request: The request, for the hook's context.
+
+        Returns:
+            When the elevation ends, in UTC.
+
+        Raises:
+            ValueError: Not exactly one of ``password`` and ``code`` is given, or a
+                code is given without MFA configured or without ``db``.
+            ForbiddenException: The principal is not session-backed or its session is
+                gone (403).
+            UnauthorizedException: The password or code is wrong (401).
+            SudoLockoutError: The sudo lockout holds or this attempt trips it (429
+                with ``Retry-After``).
+
+        Example:
+            ```python
+            until = await auth.sudo.elevate(principal, body.password, request=request)
+            ```
         """
         if (password is None) == (code is None):
             raise ValueError("elevate() needs exactly one of password= or code=")
@@ -185,7 +224,11 @@ class SudoManager:
         return until
 
     async def is_elevated(self, principal: Principal) -> bool:
-        """Return whether the principal's live session holds an unexpired elevation."""
+        """Return whether the principal's live session holds an unexpired elevation.
+
+        Args:
+            principal: The caller; principals of other transports are never elevated.
+        """
         session_id = self._session_id(principal)
         if session_id is None:
             return False
@@ -220,8 +263,18 @@ def build_sudo_manager(
 ) -> SudoManager | None:
     """Return the manager for ``CRUDAuth(sudo=config)``, or ``None`` without config.
 
-    Raises ``ValueError`` without a session transport: the stamp lives on a
-    server-side session.
+    Args:
+        config: The ``sudo=`` setting, or ``None``.
+        session_manager: The session transport's manager, or ``None``.
+        repo: The user repository.
+        backend: The counter backend.
+        hooks: The app's hooks.
+        mfa: The MFA service, if configured.
+        passwords: The configured hasher.
+
+    Raises:
+        ValueError: ``config`` is not a ``SudoConfig``, or there is no session
+            transport, because the stamp lives on a server-side session.
     """
     if config is None:
         return None
@@ -244,7 +297,16 @@ def build_sudo_manager(
 
 
 def build_require_sudo(current_user: Dependency, manager: SudoManager) -> Dependency:
-    """Return a dependency that authenticates like ``current_user`` and needs sudo."""
+    """Return a dependency that authenticates like ``current_user`` and needs sudo.
+
+    Args:
+        current_user: The dependency that authenticates the caller.
+        manager: The sudo manager that reads the elevation.
+
+    Returns:
+        An async FastAPI dependency returning the ``Principal``. It raises
+        ``ForbiddenException`` (403) when the session is not elevated.
+    """
 
     async def require_sudo(principal: Principal = Depends(current_user)) -> Principal:
         if not await manager.is_elevated(principal):

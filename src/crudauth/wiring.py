@@ -25,8 +25,17 @@ def build_auxiliary_storage(
     """Build a store for one-time tokens, OAuth state or MFA challenges.
 
     The backend is the app-wide Redis client, else the database store, else the session
-    transport's own backend (unless it uses a custom store), else memory. Returns the
-    store and the backend name.
+    transport's Redis client when its backend is Redis, else memory.
+
+    Args:
+        runtime: The facade's shared state, for the Redis client and database store.
+        session_transport: The app's session transport, or ``None``.
+        prefix: Key prefix of the store.
+        expiration: Default TTL of a record in seconds.
+
+    Returns:
+        ``(store, backend name)``, where the name is ``"redis"``, ``"database"`` or
+        ``"memory"``.
     """
     if runtime.redis_client is not None:
         store = get_session_storage(

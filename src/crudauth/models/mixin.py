@@ -64,8 +64,27 @@ def make_auth_identity(
     is still emitted, nullable, when only ``recovery`` is ``"email"``. ``username``,
     the password hash and the status columns are always emitted. Any other recovery
     factor (e.g. ``"phone"``) adds a ``{recovery}_verified`` flag while the app declares
-    the factor column itself. ``oauth`` adds the five OAuth columns, ``mfa`` the four
-    MFA columns. Every call returns a new, independent class named ``AuthUserMixin``.
+    the factor column itself. Every call returns a new, independent class named
+    ``AuthUserMixin``, with ``created_at`` and ``updated_at`` columns too.
+
+    Args:
+        identifiers: Login fields of the shape; only ``"email"`` changes the columns.
+        recovery: The recovery factor's column name, or ``None``.
+        oauth: Add the five OAuth columns (provider, Google and GitHub ids, times).
+        mfa: Add the four MFA columns.
+
+    Returns:
+        The mixin class, to inherit next to the app's declarative base.
+
+    Raises:
+        TypeError: ``identifiers`` is a string instead of a sequence.
+        ValueError: ``recovery`` is neither a valid column name nor ``None``.
+
+    Example:
+        ```python
+        class User(Base, make_auth_identity(identifiers=["username"], recovery=None)):
+            __tablename__ = "users"
+        ```
     """
     if isinstance(identifiers, str):
         raise TypeError(
@@ -128,6 +147,17 @@ if TYPE_CHECKING:
     # A static twin of the default shape, so type checkers see real attributes on
     # models that inherit it. At run time the factory builds the class.
     class AuthUserMixin:
+        """The default user columns: email and username logins, email recovery, OAuth.
+
+        It is ``make_auth_identity()`` with its defaults, without the MFA columns.
+
+        Example:
+            ```python
+            class User(Base, AuthUserMixin):
+                __tablename__ = "users"
+            ```
+        """
+
         id: Mapped[int]
         email: Mapped[str]
         username: Mapped[str]

@@ -107,7 +107,7 @@ class PasskeyStore:
         Args:
             account_id: The user id as text.
             passkey: The verified passkey to save.
-            limit: Most passkeys one account may have.
+            limit: Maximum number of passkeys one account may have.
 
         Returns:
             ``None`` when saved, ``"duplicate"`` when the credential is already
