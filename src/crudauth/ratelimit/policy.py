@@ -126,6 +126,7 @@ class LockoutPolicy:
 
     @property
     def tracks_pairs(self) -> bool:
+        """Whether failures per IP and identifier pair are counted for ``clear_all``."""
         return self.on_login_success == "clear_all"
 
     async def check_and_record(

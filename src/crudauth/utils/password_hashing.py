@@ -45,6 +45,9 @@ def encode_password(password: str) -> bytes:
 
     "surrogatepass" keeps a lone surrogate (legal in JSON strings) hashable instead of
     raising, so such input is an ordinary wrong password rather than a server error.
+
+    Args:
+        password: The password to encode.
     """
     return password.encode("utf-8", "surrogatepass")
 
