@@ -46,9 +46,9 @@ class AbstractOAuthProvider(ABC):
     """One identity provider: builds the authorization URL and calls its endpoints.
 
     Subclasses pass the endpoints to this constructor and implement
-    ``process_user_info``. The registered subclass's own constructor must take
-    ``(client_id, client_secret, redirect_uri, *, scopes=...)``, the call
-    ``OAuthProviderFactory.create_provider`` makes.
+    ``process_user_info``. The registered subclass's own constructor must accept
+    ``(client_id, client_secret, redirect_uri)`` and an optional ``scopes=`` keyword,
+    because that is the call ``OAuthProviderFactory.create_provider`` makes.
 
     Attributes:
         requires_client_secret: Whether an empty client secret is a configuration
