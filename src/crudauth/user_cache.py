@@ -171,8 +171,9 @@ class UserRowCache:
             shared = value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
             set_committed_value(instance, name, shared)
         make_transient_to_detached(instance)
-        # load=False attaches the row as persistent without a SELECT.
-        merged = await db.merge(instance, load=False)
+        # With load=False the merge sends no SQL, so the synchronous session runs it
+        # directly and the greenlet switch of AsyncSession.merge is saved.
+        merged = db.sync_session.merge(instance, load=False)
         sa.inspect(merged).info[CACHED_ROW_MARK] = True
         return merged
 

@@ -239,6 +239,25 @@ async def test_bearer_token_survives_rotation(deploy: Callable[..., Any]) -> Non
     assert response.status_code == 401, response.text
 
 
+async def test_dropped_key_ends_verified_token(deploy: Callable[..., Any]) -> None:
+    before = await deploy(OLD_KEY)
+    async with before.client() as client:
+        response = await client.post(
+            "/token", data={"username": "alice", "password": "Correct-Horse-1"}
+        )
+        access = response.json()["access_token"]
+
+    after = await deploy(NEW_KEY, (OLD_KEY,))
+    headers = {"Authorization": f"Bearer {access}"}
+    async with after.client() as client:
+        accepted = await client.post("/protected", headers=headers)
+        # The old key is retired while the app runs: its remembered tokens go with it.
+        after.auth.runtime.previous_secret_keys = ()
+        rejected = await client.post("/protected", headers=headers)
+    assert accepted.status_code == 200, accepted.text
+    assert rejected.status_code == 401, rejected.text
+
+
 async def test_refresh_family_survives_rotation(deploy: Callable[..., Any]) -> None:
     before = await deploy(OLD_KEY)
     async with before.client() as client:

@@ -41,6 +41,8 @@ class FakeRepo:
     def __init__(self, *users: FakeUser) -> None:
         self.users = {user.id: user for user in users}
         self.loads = 0
+        # No user-row cache: every authentication loads the row.
+        self.row_cache = None
 
     async def get_by_id(self, db: Any, user_id: Any) -> FakeUser | None:
         self.loads += 1

@@ -36,6 +36,7 @@ from crudauth.transports.bearer.constants import (
     SUBJECT_CLAIM,
     TOKEN_TYPE_CLAIM,
 )
+from crudauth.transports.bearer.signatures import VerifiedTokens
 
 __all__ = [
     "TokenType",
@@ -108,15 +109,28 @@ def verify_token(
     expected_token_type: TokenType | str,
     *,
     algorithm: str = DEFAULT_ALGORITHM,
+    verified: VerifiedTokens | None = None,
 ) -> dict[str, Any] | None:
     """Return the claims of a valid token of the expected type, else ``None``.
 
     ``None`` covers a bad signature, a malformed token, another algorithm, an expired
     token, another ``token_type``, a missing or empty ``sub``, and a purpose-bound
     recovery token.
+
+    Args:
+        token: The encoded token.
+        secret_key: The current key, or the current key followed by earlier ones.
+        expected_token_type: ``TokenType.ACCESS`` or ``TokenType.REFRESH``.
+        algorithm: The one accepted algorithm.
+        verified: Tokens whose signature already verified; a hit skips the signature
+            check and decoding, and every other check still runs.
     """
     expected = TokenType(expected_token_type)
-    claims = _decode_signed(token, secret_key, algorithm)
+    claims = verified.get(token) if verified is not None else None
+    if claims is None:
+        claims = _decode_signed(token, secret_key, algorithm)
+        if claims is not None and verified is not None:
+            verified.put(token, claims)
     if claims is None or _is_past_expiry(claims):
         return None
 

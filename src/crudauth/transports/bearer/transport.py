@@ -49,6 +49,7 @@ from crudauth.transports.bearer.constants import (
     TRANSPORT_NAME,
 )
 from crudauth.transports.bearer.families import TokenFamilies, TokenFamily
+from crudauth.transports.bearer.signatures import VerifiedTokens
 from crudauth.transports.bearer.tokens import (
     TokenType,
     create_access_token,
@@ -154,6 +155,9 @@ class BearerTransport(Transport):
         # Apps that share one Redis or database store need different prefixes.
         self.family_storage_prefix = family_storage_prefix
         self.families: TokenFamilies | None = None
+        # Access tokens whose signature verified, and the keys they verified under.
+        self._verified_tokens = VerifiedTokens()
+        self._verified_with: tuple[str, ...] = ()
 
     def attach_family_store(self, storage: AbstractSessionStorage[Any]) -> None:
         """Keep token families in ``storage``; a stateless transport ignores it."""
@@ -341,8 +345,17 @@ class BearerTransport(Transport):
         if token is None:
             return None
 
+        keys = self._verification_keys()
+        if keys != self._verified_with:
+            # A token verified under a key that is no longer accepted must verify again.
+            self._verified_tokens.clear()
+            self._verified_with = keys
         claims = verify_token(
-            token, self._verification_keys(), TokenType.ACCESS, algorithm=self.runtime.algorithm
+            token,
+            keys,
+            TokenType.ACCESS,
+            algorithm=self.runtime.algorithm,
+            verified=self._verified_tokens,
         )
         if claims is None:
             # Expiry is the normal end of a short-lived token: the caller is anonymous.
