@@ -5,6 +5,8 @@ Configured by environment variables, read at import:
 - ``BENCH_DATABASE_URL``: the user database (default: SQLite in a temporary folder).
 - ``BENCH_REDIS_URL``: keep sessions, CSRF tokens and counters in this Redis; unset
   keeps them in memory.
+- ``BENCH_USER_CACHE_TTL``: serve user rows from process memory for this many seconds
+  (``UserCacheConfig``); unset loads the row from SQL on every request.
 
 ``GET /bare`` is the floor: no dependency at all. ``POST /_bench/seed`` writes session
 records straight into the session store, so a user with hundreds of sessions costs no
@@ -31,6 +33,7 @@ from crudauth import AuthUserMixin, BearerTransport, CookieConfig, CRUDAuth, Ses
 from crudauth.ratelimit import LockoutConfig, RateLimit
 from crudauth.transports.session.schemas import SessionData
 from crudauth.transports.session.useragent import parse_user_agent
+from crudauth.user_cache import UserCacheConfig
 from crudauth.utils.hashing import get_password_hash
 
 BENCH_PASSWORD = "Bench-Password-1"
@@ -44,6 +47,7 @@ USER_AGENT = (
 MAX_SESSIONS = 1000
 # The benchmark repeats sign-outs far more often than a person would.
 UNTHROTTLED = RateLimit(1_000_000, 3600)
+USER_CACHE_TTL = os.environ.get("BENCH_USER_CACHE_TTL")
 
 
 class Base(DeclarativeBase):
@@ -101,6 +105,7 @@ auth = CRUDAuth(
     # Every benchmark login comes from 127.0.0.1; the lockout still runs its checks.
     lockout=LockoutConfig(max_attempts=1_000_000),
     warn_on_memory_backend=False,
+    user_cache=UserCacheConfig(ttl=float(USER_CACHE_TTL)) if USER_CACHE_TTL else None,
 )
 
 

@@ -36,6 +36,7 @@ PASSWORD = "Bench-Password-1"
 LISTED_SESSIONS = 21
 SIGN_OUT_SESSIONS = 500
 CONCURRENT_LOGINS = 20
+USER_CACHE_SUFFIX = "+cache"
 
 
 def throughput_scenarios(port: int, client: BenchClient) -> dict[str, tuple[str, dict[str, str]]]:
@@ -143,7 +144,8 @@ def measure_hashing(repeats: int = 3) -> dict[str, float]:
 
 def bench_backend(name: str, redis_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
     print(f"== {name}: starting the app", flush=True)
-    with app_server(redis_url, SERVER_CPU) as port:
+    user_cache_ttl = args.user_cache_ttl if name.endswith(USER_CACHE_SUFFIX) else None
+    with app_server(redis_url, SERVER_CPU, user_cache_ttl=user_cache_ttl) as port:
         client = BenchClient(port)
         try:
             scenarios = throughput_scenarios(port, client)
@@ -192,7 +194,14 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32, help="keep-alive connections")
     parser.add_argument("--op-repeats", type=int, default=10, help="timed operations per round")
     parser.add_argument("--probe-seconds", type=float, default=4, help="latency probe window")
-    parser.add_argument("--backends", default="memory,redis", help="comma-separated: memory, redis")
+    parser.add_argument(
+        "--backends",
+        default="memory,memory+cache,redis,redis+cache",
+        help="comma-separated: memory, redis, and either with +cache for the user-row cache",
+    )
+    parser.add_argument(
+        "--user-cache-ttl", type=float, default=5, help="user-row cache lifetime for +cache"
+    )
     args = parser.parse_args()
     backends = [name.strip() for name in args.backends.split(",") if name.strip()]
 
@@ -209,10 +218,12 @@ def main() -> int:
         "backends": {},
     }
     for name in backends:
+        store = name.removesuffix(USER_CACHE_SUFFIX)
         # Redis shares the client's CPU, so the app keeps CPU 0 to itself.
-        context = redis_server(CLIENT_CPU) if name == "redis" else nullcontext(None)
+        context = redis_server(CLIENT_CPU) if store == "redis" else nullcontext(None)
         with context as redis_url:
-            run["backends"][name] = bench_backend(name, redis_url, args)
+            label = f"{store}, user cache" if name.endswith(USER_CACHE_SUFFIX) else store
+            run["backends"][label] = bench_backend(name, redis_url, args)
     run["machine"]["load_average_at_end"] = list(os.getloadavg())
 
     RESULTS.mkdir(exist_ok=True)

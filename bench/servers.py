@@ -97,13 +97,18 @@ def _app_answers(port: int) -> bool:
 
 
 @contextmanager
-def app_server(redis_url: str | None, cpu: int | None) -> Iterator[int]:
+def app_server(
+    redis_url: str | None, cpu: int | None, *, user_cache_ttl: float | None = None
+) -> Iterator[int]:
     """Run ``bench/app.py`` under uvicorn with one worker; yield its port."""
     port = free_port()
     env = dict(os.environ)
     env.pop("BENCH_REDIS_URL", None)
+    env.pop("BENCH_USER_CACHE_TTL", None)
     if redis_url:
         env["BENCH_REDIS_URL"] = redis_url
+    if user_cache_ttl is not None:
+        env["BENCH_USER_CACHE_TTL"] = str(user_cache_ttl)
     command = [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", str(ROOT / "bench")]
     command += ["--host", HOST, "--port", str(port), "--workers", "1"]
     command += ["--no-access-log", "--log-level", "warning"]
