@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -127,6 +127,8 @@ class AuthContext:
     """Per-request data handed to ``Transport.authenticate``.
 
     The user row is loaded at most once per context, whichever transport requests it.
+    Routes that only read the principal may start with ``db=None`` and ``open_db``: the
+    session is then opened only when a row is not in the user cache.
     """
 
     request: Request
@@ -134,6 +136,8 @@ class AuthContext:
     runtime: AuthRuntime
     enforce_csrf: bool = True
     update_activity: bool = True
+    # Opens the database session on first use; set only while ``db`` is ``None``.
+    open_db: Callable[[], Awaitable[AsyncSession]] | None = field(default=None, repr=False)
     _users: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -177,7 +181,7 @@ class AuthContext:
         if cache is None or not came_from_cache(user):
             return None
         started = cache.begin_load()
-        fresh = await self.repo.reload_if_cached(self.db, user)
+        fresh = await self.repo.reload_if_cached(await self.database(), user)
         self._users[str(user_id)] = fresh
         if fresh is None:
             cache.forget(user_id)
@@ -185,15 +189,24 @@ class AuthContext:
         cache.store(fresh, user_id, started)
         return fresh if accept(fresh) else None
 
+    async def database(self) -> AsyncSession:
+        """Return the database session, opening it first if it was deferred."""
+        if self.db is None and self.open_db is not None:
+            self.db = await self.open_db()
+            self.open_db = None
+        return self.db
+
     async def _load_user(self, user_id: Any) -> Any:
         cache = self.repo.row_cache
         if cache is None:
-            return await self.repo.get_by_id(self.db, user_id)
+            return await self.repo.get_by_id(await self.database(), user_id)
+        # Without a session yet, a cached row is returned detached, for reading only.
         user = await cache.load(self.db, user_id)
         if user is not None:
             return user
+        db = await self.database()
         started = cache.begin_load()
-        user = await self.repo.get_by_id(self.db, user_id)
+        user = await self.repo.get_by_id(db, user_id)
         if user is not None:
             cache.store(user, user_id, started)
         return user
@@ -253,6 +266,10 @@ class Transport(ABC):
     """
 
     name: str = "transport"
+    # True when ``authenticate`` reaches the database only through
+    # ``ctx.resolve_user`` or ``ctx.resolve_current_user``, so a cached user row
+    # lets a reading route skip opening a session. Other transports get ``ctx.db``.
+    defers_database: bool = False
     _cookie_override: CookieConfig | None = None
     runtime: AuthRuntime
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
@@ -24,7 +23,14 @@ from crudauth.configuration import (
 )
 from crudauth.constants import DEFAULT_ALGORITHM, DEFAULT_FRESH_SIGN_IN_SECONDS
 from crudauth.core import AuthRuntime, CookieConfig, Transport
-from crudauth.dependencies import Dependency, build_current_user, build_rate_limit, default_limit
+from crudauth.dependencies import (
+    Dependency,
+    build_current_user,
+    build_rate_limit,
+    build_reading_user,
+    default_limit,
+    open_dependency,
+)
 from crudauth.email import DeliveryChannel, EmailConfig, EmailFlowService
 from crudauth.email.router import build_email_router
 from crudauth.email.wiring import build_email_service
@@ -480,6 +486,30 @@ class CRUDAuth:
             check=check,
         )
 
+    def reading_user(self, *, transport: str | Sequence[str] | None = None) -> Dependency:
+        """Return a dependency for routes that only read the caller's principal.
+
+        It authenticates like ``current_user()`` without gates. With the user cache on
+        (``CRUDAuth(user_cache=...)``), a request whose user row is cached opens no
+        database session, so the row on ``principal.user`` is detached: read it, but
+        load the user through your own session before changing it. Without the cache
+        it is the same as ``current_user()``.
+
+        Args:
+            transport: Name or names of the transports to try; ``None`` tries all.
+
+        Raises:
+            ValueError: ``transport`` names no configured transport.
+
+        Example:
+            ```python
+            @app.get("/profile")
+            async def profile(principal: Principal = Depends(auth.reading_user())):
+                return {"name": principal.user.username}
+            ```
+        """
+        return build_reading_user(self._resolver, self.session, self._resolver.select(transport))
+
     def require_sudo(self) -> Dependency:
         """Return a dependency that authenticates like ``current_user()``, needing sudo.
 
@@ -598,7 +628,7 @@ class CRUDAuth:
         or invalid credentials.
         """
         async with AsyncExitStack() as stack:
-            db = await _open_dependency(self.session, stack)
+            db = await open_dependency(self.session, stack)
             return await self._resolver.resolve_outside_dependencies(
                 request, db, update_activity=update_activity
             )
@@ -642,19 +672,3 @@ def _check_previous_keys(current: str, previous: Sequence[str]) -> tuple[str, ..
         if key == current:
             raise ValueError("previous_secret_keys must not contain the current SECRET_KEY")
     return keys
-
-
-async def _open_dependency(dependency: Callable[..., Any], stack: AsyncExitStack) -> Any:
-    """Call a FastAPI-style dependency by hand and register its cleanup on ``stack``."""
-    result = dependency()
-    if inspect.isasyncgen(result):
-        value = await result.__anext__()
-        stack.push_async_callback(result.aclose)
-        return value
-    if inspect.isgenerator(result):
-        value = next(result)
-        stack.callback(result.close)
-        return value
-    if inspect.isawaitable(result):
-        return await result
-    return result

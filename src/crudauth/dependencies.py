@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from contextlib import AsyncExitStack
 from typing import Any
 
 from fastapi import Depends
@@ -18,7 +19,13 @@ from crudauth.ratelimit.dependency import enforce_rate_limit, identity_key
 from crudauth.resolution import PrincipalResolver, reload_principal
 from crudauth.utils.callbacks import takes_two_arguments
 
-__all__ = ["build_current_user", "build_rate_limit", "with_current_row"]
+__all__ = [
+    "build_current_user",
+    "build_rate_limit",
+    "build_reading_user",
+    "open_dependency",
+    "with_current_row",
+]
 
 Dependency = Callable[..., Coroutine[Any, Any, Any]]
 
@@ -103,6 +110,88 @@ def build_current_user(
         return principal
 
     return current_user
+
+
+def build_reading_user(
+    resolver: PrincipalResolver,
+    db_dependency: Callable[..., Any],
+    transports: Sequence[Transport],
+) -> Dependency:
+    """Return a dependency for routes that only read the principal, such as ``/me``.
+
+    It authenticates like ``current_user()`` without gates. When the user cache is on
+    and the session dependency takes no arguments, it declares no database dependency:
+    a request whose user row is cached opens no database session at all, and a miss
+    opens one through the session dependency (with the app's dependency overrides)
+    and closes it before the route runs. The principal's row is then detached and
+    must not be written through.
+    """
+    if resolver.runtime.repo.row_cache is None or _takes_arguments(db_dependency):
+        return build_current_user(
+            resolver,
+            db_dependency,
+            transports,
+            optional=False,
+            superuser=False,
+            verified=False,
+            scopes=None,
+            check=None,
+        )
+    challenge = (
+        {"WWW-Authenticate": "Bearer"} if any(t.name == "bearer" for t in transports) else None
+    )
+
+    async def reading_user(request: Request) -> Principal:
+        async with AsyncExitStack() as stack:
+
+            async def open_db() -> Any:
+                overrides = getattr(request.app, "dependency_overrides", {})
+                dependency = overrides.get(db_dependency, db_dependency)
+                return await open_dependency(dependency, stack)
+
+            principal = await resolver.resolve(request, None, transports, open_db=open_db)
+        if principal is None:
+            raise UnauthorizedException(NOT_AUTHENTICATED, headers=challenge)
+        return principal
+
+    return reading_user
+
+
+async def open_dependency(dependency: Callable[..., Any], stack: AsyncExitStack) -> Any:
+    """Call a FastAPI-style dependency by hand and register its cleanup on ``stack``.
+
+    Args:
+        dependency: A callable without parameters: a function, coroutine function,
+            generator or async generator.
+        stack: Receives the generator's cleanup.
+
+    Returns:
+        The value the dependency provides.
+    """
+    result = dependency()
+    if inspect.isasyncgen(result):
+        value = await result.__anext__()
+        stack.push_async_callback(result.aclose)
+        return value
+    if inspect.isgenerator(result):
+        value = next(result)
+        stack.callback(result.close)
+        return value
+    if inspect.isawaitable(result):
+        return await result
+    return result
+
+
+def _takes_arguments(function: Callable[..., Any]) -> bool:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(
+        parameter.default is inspect.Parameter.empty
+        and parameter.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        for parameter in parameters
+    )
 
 
 def with_current_row(

@@ -63,6 +63,8 @@ class AuthSurface(Protocol):
         check: Callable[[Principal], Any] | None = None,
     ) -> Dependency: ...
 
+    def reading_user(self, *, transport: str | Sequence[str] | None = None) -> Dependency: ...
+
     def rate_limit(
         self,
         action: str,

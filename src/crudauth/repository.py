@@ -475,7 +475,11 @@ class UserRepository:
         session = db if db is not None else async_object_session(user)
         if session is None:
             return user
-        sa.inspect(user).info.pop(CACHED_ROW_MARK, None)
+        state = sa.inspect(user)
+        state.info.pop(CACHED_ROW_MARK, None)
+        if user not in session:
+            # A detached row, served to a reading route: load the row anew.
+            return await self.get_by_id(session, state.identity[0] if state.identity else None)
         try:
             await session.refresh(user)
         except sa_exc.InvalidRequestError:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from starlette.requests import Request
 
@@ -59,13 +59,19 @@ class PrincipalResolver:
     async def resolve(
         self,
         request: Request,
-        db: AsyncSession,
+        db: AsyncSession | None,
         transports: Sequence[Transport],
         *,
         enforce_csrf: bool = True,
         update_activity: bool = True,
+        open_db: Callable[[], Awaitable[AsyncSession]] | None = None,
     ) -> Principal | None:
-        """Return the principal over ``transports``, or ``None`` when anonymous."""
+        """Return the principal over ``transports``, or ``None`` when anonymous.
+
+        With ``db=None`` and ``open_db``, the database session is opened only when a
+        transport needs it: a user row missing from the user cache, or a transport that
+        does not declare ``defers_database``.
+        """
         cache: dict[tuple[str, ...], _Resolved] = (
             getattr(request.state, CACHE_ATTRIBUTE, None) or {}
         )
@@ -81,16 +87,20 @@ class PrincipalResolver:
 
         ctx = AuthContext(
             request=request,
-            db=db,
+            # None only while open_db can still open the session on first use.
+            db=cast("AsyncSession", db),
             runtime=self.runtime,
             enforce_csrf=enforce_csrf,
             update_activity=update_activity,
+            open_db=open_db,
         )
         for transport in transports:
+            if not transport.defers_database:
+                await ctx.database()
             principal = await transport.authenticate(request, ctx)
             if principal is None:
                 continue
-            cache[cache_key] = _Resolved(principal, db, enforce_csrf, update_activity)
+            cache[cache_key] = _Resolved(principal, ctx.db, enforce_csrf, update_activity)
             setattr(request.state, CACHE_ATTRIBUTE, cache)
             return principal
         return None

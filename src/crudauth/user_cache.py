@@ -5,8 +5,8 @@ load costs far more than the rest of the authentication, so an app that can acce
 a short delay before changes made outside crudauth apply may keep rows here.
 
 The cache stores column values, never live ORM objects. A hit builds a detached
-instance from them and merges it into the request's database session without a query,
-so the route gets an ordinary persistent row that it may change and commit.
+instance from them and adds it to the request's database session without a query, so
+the route gets an ordinary persistent row that it may change and commit.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 
 __all__ = ["CACHED_ROW_MARK", "UserCacheConfig", "UserRowCache", "came_from_cache"]
 
@@ -135,6 +134,7 @@ class UserRowCache:
         self.config = config
         self._mapper: Mapper[Any] = mapper
         self._keys = tuple(attribute.key for attribute in mapper.column_attrs)
+        self._pk = mapper.get_property_by_column(mapper.primary_key[0]).key
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._writes = 0
 
@@ -151,14 +151,19 @@ class UserRowCache:
             return
         loaded = sa.inspect(user).dict
         values = {key: loaded[key] for key in self._keys if key in loaded}
+        if self._pk not in values:
+            return
         key = str(user_id)
         self._entries[key] = _Entry(values, time.monotonic() + self.config.ttl)
         self._entries.move_to_end(key)
         while len(self._entries) > self.config.max_entries:
             self._entries.popitem(last=False)
 
-    async def load(self, db: AsyncSession, user_id: Any) -> Any:
-        """Return the cached row merged into ``db``, or ``None`` on a miss."""
+    async def load(self, db: AsyncSession | None, user_id: Any) -> Any:
+        """Return the cached row attached to ``db``, or ``None`` on a miss.
+
+        With ``db=None`` the row is returned detached, for a caller that only reads it.
+        """
         key = str(user_id)
         entry = self._entries.get(key)
         if entry is None:
@@ -166,16 +171,27 @@ class UserRowCache:
         if entry.expires_at <= time.monotonic():
             del self._entries[key]
             return None
+        session = db.sync_session if db is not None else None
+        if session is not None:
+            identity = self._mapper.identity_key_from_primary_key((entry.values[self._pk],))
+            present = session.identity_map.get(identity)
+            if present is not None:
+                # This request loaded the row already; that copy is at least as fresh.
+                return present
+
         instance = self._mapper.class_manager.new_instance()
-        for name, value in entry.values.items():
-            shared = value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
-            set_committed_value(instance, name, shared)
+        state = sa.inspect(instance)
+        state.dict.update(
+            (name, value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value))
+            for name, value in entry.values.items()
+        )
         make_transient_to_detached(instance)
-        # With load=False the merge sends no SQL, so the synchronous session runs it
-        # directly and the greenlet switch of AsyncSession.merge is saved.
-        merged = db.sync_session.merge(instance, load=False)
-        sa.inspect(merged).info[CACHED_ROW_MARK] = True
-        return merged
+        state.info[CACHED_ROW_MARK] = True
+        if session is not None:
+            # A detached row is attached as persistent without a query: no SQL runs,
+            # so the synchronous session does it without AsyncSession's greenlet switch.
+            session.add(instance)
+        return instance
 
     def forget(self, user_id: Any) -> None:
         """Drop the row of ``user_id`` and void every load still in flight."""

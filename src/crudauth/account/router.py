@@ -57,8 +57,11 @@ def build_account_router(auth: AuthSurface) -> APIRouter:
     # Password routes judge the database's row, never a cached copy.
     current_row = with_current_row(auth.runtime, current_user, auth.session)
 
+    # /me only reads the principal, so a cached user row serves it without a session.
+    reading_user = auth.reading_user()
+
     @router.get("/me")
-    async def me(principal: Principal = Depends(current_user)) -> dict[str, Any]:
+    async def me(principal: Principal = Depends(reading_user)) -> dict[str, Any]:
         user = principal.user
         return {
             "user_id": principal.user_id,

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crudauth.cli.loader import LoadedApp
 from crudauth.cli.output import CommandError, Output
-from crudauth.crud_auth import CRUDAuth, _open_dependency
+from crudauth.crud_auth import CRUDAuth
+from crudauth.dependencies import open_dependency
 from crudauth.hooks import HookContext
 from crudauth.transports.session import SessionManager
 
@@ -48,7 +49,7 @@ class CommandContext:
 async def database_session(auth: CRUDAuth) -> AsyncIterator[AsyncSession]:
     """Open a session through the app's own ``session`` dependency."""
     async with AsyncExitStack() as stack:
-        db = await _open_dependency(auth.session, stack)
+        db = await open_dependency(auth.session, stack)
         yield db
 
 

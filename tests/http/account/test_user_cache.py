@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import Depends
 
-from crudauth import BearerTransport, Principal, SessionTransport, SudoConfig
+from crudauth import BearerTransport, Principal, SessionTransport, SudoConfig, Transport
 from crudauth.user_cache import UserCacheConfig
 from crudauth.utils.hashing import get_password_hash
 from support import ALICE, csrf_headers, login
@@ -182,3 +182,47 @@ async def test_a_row_outlives_the_lifetime_only_in_memory(
         monkeypatch.setattr(user_cache.time, "monotonic", lambda: now + 61)
         response = await client.get("/me")
     assert response.status_code == 401
+
+
+async def test_reading_route_opens_no_session(make_app: Any) -> None:
+    test_app = await cached_app(make_app)
+    await test_app.create_user()
+    opened: list[str] = []
+
+    async def counted_db() -> Any:
+        opened.append("session")
+        async with test_app.sessionmaker() as db:
+            yield db
+
+    # The override also shows that the reading route honours dependency overrides.
+    test_app.app.dependency_overrides[test_app.auth.session] = counted_db
+    async with test_app.client() as client:
+        await login(client)
+        opened.clear()
+        first = await client.get("/me")
+        after_miss = len(opened)
+        second = await client.get("/me")
+    assert first.status_code == 200
+    assert second.status_code == 200
+    assert after_miss == 1
+    assert len(opened) == 1
+
+
+async def test_custom_transport_gets_a_session(make_app: Any) -> None:
+    class HeaderTransport(Transport):
+        name = "header"
+
+        async def authenticate(self, request: Any, ctx: Any) -> Any:
+            user_id = request.headers.get("X-User")
+            if user_id is None:
+                return None
+            # A transport that does not defer the database finds ctx.db open.
+            user = await ctx.db.get(ctx.repo.model, int(user_id))
+            return ctx.build_principal(user_id=user.id, user=user, transport=self.name)
+
+    test_app = await cached_app(make_app, transports=[HeaderTransport()])
+    user = await test_app.create_user()
+    async with test_app.client() as client:
+        response = await client.get("/me", headers={"X-User": str(user.id)})
+    assert response.status_code == 200, response.text
+    assert response.json()["via"] == "header"

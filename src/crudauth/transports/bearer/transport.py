@@ -94,6 +94,7 @@ class BearerTransport(Transport):
     """
 
     name = TRANSPORT_NAME
+    defers_database = True
 
     def __init__(
         self,

@@ -96,6 +96,8 @@ def build_session_management_router(auth: AuthSurface, transport: "SessionTransp
     # session's CSRF check, which a bearer request never carries.
     owner_transports = [transport.name]
     session_principal = auth.current_user(transport=owner_transports)
+    # Listing only reads the principal: a cached user row serves it without a session.
+    reading_principal = auth.reading_user(transport=owner_transports)
 
     def own_credential(principal: Principal) -> tuple[str | None, str | None]:
         """Return the caller's raw session id and raw family id (one is ``None``)."""
@@ -117,7 +119,7 @@ def build_session_management_router(auth: AuthSurface, transport: "SessionTransp
 
     @router.get("/sessions", response_model=list[SessionInfo])
     async def list_sessions(
-        principal: Annotated[Principal, Depends(session_principal)],
+        principal: Annotated[Principal, Depends(reading_principal)],
     ) -> list[SessionInfo]:
         """List the caller's live sessions and token families with device info."""
         current_session, current_family = own_credential(principal)

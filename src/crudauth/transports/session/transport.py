@@ -69,6 +69,7 @@ class SessionTransport(Transport):
     """
 
     name = TRANSPORT_NAME
+    defers_database = True
 
     def __init__(
         self,
