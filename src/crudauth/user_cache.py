@@ -27,8 +27,8 @@ from sqlalchemy.orm import Mapper, make_transient_to_detached
 
 __all__ = ["CACHED_ROW_MARK", "UserCacheConfig", "UserRowCache", "came_from_cache"]
 
-# Set on the instance state of a row restored from the cache, so the code that needs
-# the database's current values knows to reload it.
+# Set on the instance state of a row restored from the cache. Code that needs the
+# database's current values reloads such a row first.
 CACHED_ROW_MARK = "crudauth_cached_row"
 
 _EAGER_LOADING = frozenset({"joined", "selectin", "subquery", "immediate"})
@@ -58,16 +58,18 @@ class UserCacheConfig:
     authenticated request (SQLite through ``aiosqlite`` is the usual case).
 
     What stays exact: every write crudauth makes to a user row drops that row from
-    this process's cache, sessions and token families are checked in their stores on
-    every request, and a request the cached row would refuse (an inactive account, an
-    older ``token_version``, a missing superuser or verified flag) is decided again
-    on a freshly loaded row. The password, sudo, MFA, passkey and email-change routes
-    reload the row before they use it.
+    this process's cache. Sessions and token families are checked in their stores on
+    every request. A request that the cached row would reject (an inactive account,
+    an older ``token_version``, a missing superuser or verified flag) is decided again
+    on a freshly loaded row. The password, sudo, MFA and email-change routes reload
+    the row before they use it.
 
     What may lag by up to ``ttl`` seconds: changes made outside crudauth (your own
     ``UPDATE`` of ``is_active`` or a profile field) and changes made by another worker
     process, as seen by this one. Only column attributes are restored; relationships
-    of a cached row load lazily, as after ``expire``.
+    of a cached row load lazily, as after ``expire``. Routes built on
+    ``auth.reading_user()`` (``/me`` and the device list among them) get a cached row
+    detached from any database session, for reading only.
 
     Attributes:
         ttl: Seconds a loaded row may be served from memory; must be positive.

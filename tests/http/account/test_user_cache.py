@@ -1,9 +1,9 @@
 """The user-row cache: rows served from memory, and every place it must not decide.
 
 A cached row may lag behind the database by up to the cache lifetime. These tests
-change rows behind crudauth's back with plain SQL, as another worker or the app's own
-code would, and check that a lagging row never refuses a request the database allows
-and never accepts a password the database no longer holds.
+change rows with plain SQL, unseen by crudauth, as another worker or the app's own code
+would. A lagging row must never reject a request that the database allows, and must
+never accept a password that the database no longer contains.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ async def update_row(test_app: Any, user_id: Any, **values: Any) -> None:
         await db.commit()
 
 
-async def test_a_cached_request_sends_no_query(make_app: Any) -> None:
+async def test_cached_request_sends_no_query(make_app: Any) -> None:
     test_app = await cached_app(make_app)
     user = await test_app.create_user()
     statements: list[str] = []
@@ -73,7 +73,7 @@ async def test_a_cached_request_sends_no_query(make_app: Any) -> None:
     assert statements == []
 
 
-async def test_a_cached_row_can_be_changed_and_committed(make_app: Any) -> None:
+async def test_cached_row_commits_changes(make_app: Any) -> None:
     test_app = await cached_app(make_app)
     user = await test_app.create_user()
     async with test_app.client() as client:
@@ -85,7 +85,7 @@ async def test_a_cached_row_can_be_changed_and_committed(make_app: Any) -> None:
     assert stored.full_name == "Alice Liddell"
 
 
-async def test_a_write_through_crudauth_applies_at_once(make_app: Any) -> None:
+async def test_crudauth_write_applies_at_once(make_app: Any) -> None:
     test_app = await cached_app(make_app)
     await test_app.create_user()
     async with test_app.client() as client:
@@ -106,7 +106,7 @@ async def test_a_write_through_crudauth_applies_at_once(make_app: Any) -> None:
     assert stale.status_code == 401
 
 
-async def test_a_lagging_epoch_is_rechecked_instead_of_refused(make_app: Any) -> None:
+async def test_lagging_epoch_rechecked(make_app: Any) -> None:
     test_app = await cached_app(make_app)
     user = await test_app.create_user()
     async with test_app.client() as client:
@@ -121,7 +121,7 @@ async def test_a_lagging_epoch_is_rechecked_instead_of_refused(make_app: Any) ->
     assert response.status_code == 200, response.text
 
 
-async def test_a_granted_flag_is_seen_by_the_gate(make_app: Any) -> None:
+async def test_gate_sees_granted_flag(make_app: Any) -> None:
     test_app = await cached_app(make_app)
     user = await test_app.create_user()
     async with test_app.client() as client:
@@ -132,7 +132,7 @@ async def test_a_granted_flag_is_seen_by_the_gate(make_app: Any) -> None:
     assert response.status_code == 200, response.text
 
 
-async def test_password_change_checks_the_database_row(make_app: Any) -> None:
+async def test_password_change_reads_database_row(make_app: Any) -> None:
     test_app = await cached_app(make_app)
     user = await test_app.create_user()
     async with test_app.client() as client:
@@ -148,7 +148,7 @@ async def test_password_change_checks_the_database_row(make_app: Any) -> None:
     assert response.status_code == 200, response.text
 
 
-async def test_sudo_checks_the_database_row(make_app: Any) -> None:
+async def test_sudo_reads_database_row(make_app: Any) -> None:
     test_app = await cached_app(make_app, sudo=SudoConfig())
     auth = test_app.auth
 
@@ -167,9 +167,7 @@ async def test_sudo_checks_the_database_row(make_app: Any) -> None:
     assert response.status_code == 401
 
 
-async def test_a_row_outlives_the_lifetime_only_in_memory(
-    make_app: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_row_expires_after_lifetime(make_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     test_app = await cached_app(make_app)
     user = await test_app.create_user()
     async with test_app.client() as client:

@@ -38,17 +38,17 @@ def row(user_id: int) -> Account:
 
 
 @pytest.mark.parametrize("kwargs", [{"ttl": 0}, {"ttl": -1}, {"max_entries": 0}])
-def test_config_refuses_nonsense(kwargs: dict[str, Any]) -> None:
+def test_config_rejects_invalid_values(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="UserCacheConfig"):
         UserCacheConfig(**kwargs)
 
 
-def test_a_model_with_eager_relationships_is_refused() -> None:
+def test_eager_relationship_model_rejected() -> None:
     with pytest.raises(ValueError, match="teams"):
         UserRowCache(EagerAccount, UserCacheConfig())
 
 
-def test_the_least_recently_stored_row_goes_first() -> None:
+def test_least_recent_row_evicted() -> None:
     cache = UserRowCache(Account, UserCacheConfig(max_entries=2))
     for user_id in (1, 2, 3):
         cache.store(row(user_id), user_id, cache.begin_load())
@@ -56,7 +56,7 @@ def test_the_least_recently_stored_row_goes_first() -> None:
     assert sorted(cache._entries) == ["2", "3"]
 
 
-def test_a_load_that_overlaps_a_write_is_not_kept() -> None:
+def test_load_overlapping_write_discarded() -> None:
     cache = UserRowCache(Account, UserCacheConfig())
     started = cache.begin_load()
     # Another request commits a change to some user while this load runs.
