@@ -510,6 +510,19 @@ class CRUDAuth:
         """
         return build_reading_user(self._resolver, self.session, self._resolver.select(transport))
 
+    def forget_cached_user(self, user_id: Any) -> None:
+        """Drop ``user_id``'s row from this process's user cache, if the cache is on.
+
+        Call it after your own code changes a user row (deactivating an account, for
+        example), so the next request loads the new values. Other worker processes
+        serve their copy until its ``ttl`` ends.
+
+        Args:
+            user_id: Primary key of the user.
+        """
+        if self.repo.row_cache is not None:
+            self.repo.row_cache.forget(user_id)
+
     def require_sudo(self) -> Dependency:
         """Return a dependency that authenticates like ``current_user()``, needing sudo.
 

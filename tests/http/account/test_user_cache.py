@@ -224,3 +224,15 @@ async def test_custom_transport_gets_a_session(make_app: Any) -> None:
         response = await client.get("/me", headers={"X-User": str(user.id)})
     assert response.status_code == 200, response.text
     assert response.json()["via"] == "header"
+
+
+async def test_forget_cached_user_reloads_row(make_app: Any) -> None:
+    test_app = await cached_app(make_app)
+    user = await test_app.create_user()
+    async with test_app.client() as client:
+        await login(client)
+        assert (await client.get("/me")).status_code == 200
+        await update_row(test_app, user.id, is_active=False)
+        test_app.auth.forget_cached_user(user.id)
+        response = await client.get("/me")
+    assert response.status_code == 401
