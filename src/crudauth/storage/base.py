@@ -145,6 +145,37 @@ class AbstractSessionStorage(ABC, Generic[T]):
         """Return the ids stored with this ``user_id`` (compared as strings)."""
         raise NotImplementedError(f"{type(self).__name__} cannot index values by user")
 
+    async def take_user_values(
+        self, user_id: Any, model_class: type[M], keep: Sequence[str] = ()
+    ) -> list[tuple[str, M]]:
+        """Remove the values ``user_id`` owns, except the ids in ``keep``; return them.
+
+        Owners are compared as strings. An index entry whose value belongs to another
+        user is left alone, and one whose value is gone is unlisted. ``model_class``
+        may declare only the fields the caller needs. Networked backends do this in
+        one round trip; this default reads the index, then the values, then deletes.
+        Raises ``NotImplementedError`` when the store cannot index by user.
+        """
+        ids = list(dict.fromkeys(await self.get_user_sessions(user_id)))
+        kept = set(keep)
+        ids = [session_id for session_id in ids if session_id not in kept]
+        if not ids:
+            return []
+        values = await self.get_many(ids, model_class)
+        owner = str(user_id)
+        removed: list[tuple[str, M]] = []
+        doomed: list[str] = []
+        for session_id, value in zip(ids, values, strict=True):
+            if value is None:
+                doomed.append(session_id)
+            # A stale index entry must never end another user's value.
+            elif str(getattr(value, "user_id", None)) == owner:
+                doomed.append(session_id)
+                removed.append((session_id, value))
+        if doomed:
+            await self.delete_many(doomed, user_id=user_id)
+        return removed
+
     async def remove_from_user_index(self, user_id: Any, session_id: str) -> None:
         """Drop an index entry whose value is gone."""
 

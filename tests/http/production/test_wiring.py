@@ -45,6 +45,9 @@ class FakeRedis:
     async def expire(self, key: str, seconds: int, **options: Any) -> bool:
         return False
 
+    async def script_load(self, script: str) -> str:
+        return "sha"
+
     async def aclose(self) -> None:
         self.closed += 1
         if self.fail_close:

@@ -17,6 +17,7 @@ from crudauth.constants import (
     USER_INDEX_TTL_BUFFER_SECONDS,
 )
 from crudauth.exceptions import StoreUnavailableError
+from crudauth.storage.backends.redis_scripts import TAKE_USER_VALUES
 from crudauth.storage.base import AbstractSessionStorage, M, T
 from crudauth.storage.constants import (
     DEFAULT_REDIS_URL,
@@ -108,6 +109,7 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         self.client: Any = client if client is not None else redis_client_from_url(redis_url)
         base = prefix[:-1] if prefix.endswith(":") else prefix
         self._index_prefix = f"{base}{USER_INDEX_SUFFIX}:"
+        self._take_script: Any = None
 
     def _guard(self) -> Any:
         return translate_redis_errors(STORE_NAME, logger, self.prefix)
@@ -313,6 +315,22 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
             members = await self.client.smembers(self.user_index_key(user_id))
         return [_text(member) for member in members]
 
+    async def take_user_values(
+        self, user_id: Any, model_class: type[M], keep: Sequence[str] = ()
+    ) -> list[tuple[str, M]]:
+        """Take the user's values in one atomic script call: one round trip."""
+        if self._take_script is None:
+            # EVALSHA, loading the script again when the server has forgotten it.
+            self._take_script = self.client.register_script(TAKE_USER_VALUES)
+        with self._guard():
+            flat = await self._take_script(
+                keys=[self.user_index_key(user_id)], args=[self.prefix, str(user_id), *keep]
+            )
+        return [
+            (_text(flat[at]), model_class.model_validate_json(flat[at + 1]))
+            for at in range(0, len(flat), 2)
+        ]
+
     async def remove_from_user_index(self, user_id: Any, session_id: str) -> None:
         with self._guard():
             await self.client.srem(self.user_index_key(user_id), session_id)
@@ -350,6 +368,8 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
                 raise RuntimeError(
                     "crudauth needs Redis 7.0+ (or Valkey 7.2+): the server rejected EXPIRE ... NX"
                 ) from exc
+            # Loaded now, so the first sign-out costs one round trip like every other.
+            await self.client.script_load(TAKE_USER_VALUES)
 
     async def close(self) -> None:
         if self._owns_client:

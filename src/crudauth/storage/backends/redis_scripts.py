@@ -1,0 +1,74 @@
+"""Lua scripts of the Redis store: work on many keys in one atomic round trip."""
+
+from __future__ import annotations
+
+__all__ = ["TAKE_USER_VALUES"]
+
+# KEYS[1]: the user's index set. ARGV[1]: the value key prefix. ARGV[2]: the owner as
+# a string. ARGV[3..]: ids to keep. Returns a flat list of id, raw value pairs.
+#
+# The owner of a value is its top-level "user_id" compared as a string, like
+# str(record.user_id) in Python: an integer compares by its digits, read from the raw
+# JSON so that ids past 2^53 keep every digit. A value owned by anyone else stays
+# stored and listed, so a stale index entry can never end another user's value.
+TAKE_USER_VALUES = """
+local function owner_of(raw)
+  local digits = string.match(raw, '^{"user_id":(-?%d+)[,}]')
+  if digits then return digits end
+  local plain = string.match(raw, '^{"user_id":"([^"\\\\]*)"[,}]')
+  if plain then return plain end
+  local ok, document = pcall(cjson.decode, raw)
+  if not ok or type(document) ~= 'table' then return nil end
+  local owner = document['user_id']
+  if type(owner) == 'string' then return owner end
+  if type(owner) == 'number' and owner == math.floor(owner)
+      and math.abs(owner) < 9007199254740992 then
+    return string.format('%d', owner)
+  end
+  return nil
+end
+
+-- Commands go out in slices: unpack() of a very long list overflows the Lua stack,
+-- and one MGET or DEL per slice costs far less than one call per key.
+local SLICE = 1000
+local function each_slice(list, command)
+  local replies = {}
+  for first = 1, #list, SLICE do
+    local last = math.min(first + SLICE - 1, #list)
+    local reply = command(unpack(list, first, last))
+    if type(reply) == 'table' then
+      for _, item in ipairs(reply) do replies[#replies + 1] = item end
+    end
+  end
+  return replies
+end
+
+local keep = {}
+for i = 3, #ARGV do keep[ARGV[i]] = true end
+local ids = {}
+local keys = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if not keep[id] then
+    ids[#ids + 1] = id
+    keys[#keys + 1] = ARGV[1] .. id
+  end
+end
+local raws = each_slice(keys, function(...) return redis.call('MGET', ...) end)
+local removed = {}
+local doomed = {}
+local unlisted = {}
+for i, id in ipairs(ids) do
+  local raw = raws[i]
+  if not raw then
+    unlisted[#unlisted + 1] = id
+  elseif owner_of(raw) == ARGV[2] then
+    doomed[#doomed + 1] = keys[i]
+    unlisted[#unlisted + 1] = id
+    removed[#removed + 1] = id
+    removed[#removed + 1] = raw
+  end
+end
+each_slice(doomed, function(...) return redis.call('DEL', ...) end)
+each_slice(unlisted, function(...) return redis.call('SREM', KEYS[1], ...) end)
+return removed
+"""
