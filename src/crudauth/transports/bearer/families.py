@@ -331,13 +331,18 @@ class TokenFamilies:
         return None
 
     async def revoke_all(self, user_id: Any, *, exclude: str | None = None) -> list[TokenFamily]:
-        """End every live family of the user except the raw family id ``exclude``."""
-        families = await self.live_for_user(user_id)
+        """End every live family of the user except the raw family id ``exclude``.
+
+        The store checks that each family belongs to the user, then removes and returns
+        them in one call. Families already past their lifetime are removed too, but not
+        returned.
+        """
         kept = self.family_key(exclude) if exclude else None
-        victims = [
-            (key, record) for key, record in families if kept is None or not same_text(key, kept)
-        ]
-        if not victims:
+        try:
+            removed = await self.storage.take_user_values(
+                user_id, TokenFamily, keep=[kept] if kept else ()
+            )
+        except NotImplementedError:
             return []
-        await self.storage.delete_many([key for key, _ in victims], user_id=user_id)
-        return [record for _, record in victims]
+        now = self._now()
+        return [record for _, record in removed if record.expires_at > now]

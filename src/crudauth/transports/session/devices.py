@@ -92,17 +92,13 @@ class SessionDevices(SessionRecords):
     async def terminate_all_user_sessions(
         self, user_id: Any, reason: str = REASON_LOGOUT_ALL, exclude: str | None = None
     ) -> int:
-        """End every live session of the user except ``exclude``; return the count."""
-        sessions = await self._live_sessions(user_id)
-        if not sessions:
-            return 0
+        """End every live session of the user except ``exclude``; return the count.
+
+        The records are removed and returned by the store in one call, which checks
+        that each one belongs to the user, so nothing is read twice.
+        """
         excluded_key = self.keys.session_key(exclude) if exclude else None
-        victims = [
-            (key, record)
-            for key, record in sessions
-            if excluded_key is None or not same_text(key, excluded_key)
-        ]
-        return await self._end_sessions(victims, reason, user_id=user_id)
+        return await self._take_all_sessions(user_id, reason, keep=excluded_key)
 
     async def _enforce_session_cap(self, user_id: Any, keep: str | None = None) -> None:
         """Evict least recently active sessions so the user's count fits the cap.

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
+
+from pydantic import BaseModel, Field
 
 from crudauth.storage.base import AbstractSessionStorage
 from crudauth.transports.session.constants import (
@@ -25,6 +27,23 @@ logger = logging.getLogger("crudauth.session")
 
 # A stored session paired with the storage key it lives under.
 StoredSession = tuple[str, SessionData]
+
+
+class EndedRecord(BaseModel):
+    """The fields of a stored session that ending it needs; the others go unparsed.
+
+    Bulk sign-outs read hundreds of records, and the device fields dominate a full
+    parse.
+    """
+
+    user_id: Any
+    created_at: datetime
+    last_activity: datetime
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+# Either shape of a stored session: everything ending one reads exists in both.
+SessionFacts = SessionData | EndedRecord
 # Called with (user_id, public handles, reason) once per operation that ended sessions.
 EndedListener = Callable[[Any, list[str], str], Awaitable[None]]
 
@@ -117,7 +136,7 @@ class SessionRecords:
 
         await self.csrf_storage.modify(csrf_key, CSRFToken, rebind, reset_expiration=False)
 
-    def _expiry_reason(self, record: SessionData, now: datetime) -> str | None:
+    def _expiry_reason(self, record: SessionFacts, now: datetime) -> str | None:
         """Return why ``record`` is invalid at ``now``, or ``None`` while it is live."""
         # The same window as timeout_seconds_for, without building a timedelta per
         # record: bulk operations check hundreds of records.
@@ -144,10 +163,7 @@ class SessionRecords:
 
     async def _end_session(self, key: str, record: SessionData, reason: str) -> bool:
         deleted = await self.storage.delete(key, user_id=record.user_id)
-        csrf_key = record.metadata.get(CSRF_TOKEN_ID_META_KEY)
-        if self.csrf_storage is not None and isinstance(csrf_key, str) and csrf_key:
-            # The token dies with its session, so it cannot outlive a revocation.
-            await self.csrf_storage.delete(csrf_key)
+        await self._drop_csrf_tokens([(key, record)])
         if deleted:
             self._log_ended(key, record, reason)
             await self._notify_ended([(key, record)], reason)
@@ -160,20 +176,59 @@ class SessionRecords:
         if not sessions:
             return 0
         deleted = await self.storage.delete_many([key for key, _ in sessions], user_id=user_id)
+        await self._drop_csrf_tokens(sessions)
+        await self._report_ended(sessions, reason)
+        return deleted
+
+    async def _take_all_sessions(self, user_id: Any, reason: str, keep: str | None) -> int:
+        """End every session of the user but the storage key ``keep``; count live ones.
+
+        The store removes the sessions and returns them in one call (one round trip on
+        Redis), and their CSRF tokens go in one more. Sessions that had already expired
+        are reported as timed out and not counted.
+        """
+        try:
+            removed = await self.storage.take_user_values(
+                user_id, EndedRecord, keep=[keep] if keep else ()
+            )
+        except NotImplementedError:
+            return 0
+        if not removed:
+            return 0
+        now = self._now()
+        live: list[tuple[str, EndedRecord]] = []
+        expired: list[tuple[str, EndedRecord]] = []
+        for stored in removed:
+            (expired if self._expiry_reason(stored[1], now) is not None else live).append(stored)
+        await self._drop_csrf_tokens(removed)
+        await self._report_ended(expired, REASON_TIMEOUT)
+        await self._report_ended(live, reason)
+        return len(live)
+
+    async def _drop_csrf_tokens(self, sessions: Sequence[tuple[str, SessionFacts]]) -> None:
+        """Delete the CSRF tokens of ended sessions in one batched call."""
+        if self.csrf_storage is None:
+            return
         csrf_keys = [
             csrf_key
             for _, record in sessions
             if isinstance(csrf_key := record.metadata.get(CSRF_TOKEN_ID_META_KEY), str) and csrf_key
         ]
-        if self.csrf_storage is not None and csrf_keys:
+        if csrf_keys:
+            # The token dies with its session, so it cannot outlive a revocation.
             await self.csrf_storage.delete_many(csrf_keys)
+
+    async def _report_ended(
+        self, sessions: Sequence[tuple[str, SessionFacts]], reason: str
+    ) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             for key, record in sessions:
                 self._log_ended(key, record, reason)
         await self._notify_ended(sessions, reason)
-        return deleted
 
-    async def _notify_ended(self, sessions: list[StoredSession], reason: str) -> None:
+    async def _notify_ended(
+        self, sessions: Sequence[tuple[str, SessionFacts]], reason: str
+    ) -> None:
         """Report ended sessions once per owner, so a bulk ending costs one write."""
         listener = self.ended_listener
         if listener is None or not sessions:
@@ -225,7 +280,7 @@ class SessionRecords:
         await self._end_sessions(expired, REASON_TIMEOUT, user_id=user_id)
         return live
 
-    def _log_ended(self, key: str, record: SessionData, reason: str) -> None:
+    def _log_ended(self, key: str, record: SessionFacts, reason: str) -> None:
         handle = self.keys.handle_for_key(key)
         logger.debug(
             "session ended reason=%s handle=%s user_id=%s",
