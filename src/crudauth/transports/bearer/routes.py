@@ -22,11 +22,20 @@ __all__ = ["build_bearer_routes"]
 
 
 def build_bearer_routes(transport: BearerTransport) -> APIRouter:
-    """Build the routes of a bound ``transport``.
+    """Build the ``/token``, ``/refresh`` and ``/logout`` routes of ``transport``.
 
     ``/logout`` is added only for cookie delivery and only when no transport named
     ``"session"`` is configured, because the session ``/logout`` already clears every
     transport's cookies.
+
+    Args:
+        transport: The bearer transport, already bound to the facade's runtime.
+
+    Returns:
+        A router without a prefix, tagged ``auth:bearer``.
+
+    Raises:
+        RuntimeError: The runtime has no database dependency.
     """
     runtime = transport.runtime
     db_dependency = runtime.db_dependency

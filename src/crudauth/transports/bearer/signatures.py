@@ -22,7 +22,7 @@ class VerifiedTokens:
     """A bounded map from token strings to the claims their signature vouched for.
 
     Args:
-        max_entries: Tokens kept; the least recently used go first.
+        max_entries: Maximum number of tokens kept. The least recently used go first.
     """
 
     def __init__(self, max_entries: int = DEFAULT_VERIFIED_TOKENS) -> None:
@@ -33,7 +33,14 @@ class VerifiedTokens:
         return len(self._claims)
 
     def get(self, token: str) -> dict[str, Any] | None:
-        """Return a copy of the claims of ``token`` if it verified before."""
+        """Look up the claims of a token that verified before.
+
+        Args:
+            token: The encoded token.
+
+        Returns:
+            A copy of the claims, or ``None`` when ``token`` is not remembered.
+        """
         claims = self._claims.get(token)
         if claims is None:
             return None
@@ -41,7 +48,15 @@ class VerifiedTokens:
         return dict(claims)
 
     def put(self, token: str, claims: dict[str, Any]) -> None:
-        """Remember that ``token`` carries a valid signature over ``claims``."""
+        """Remember that ``token`` carries a valid signature over ``claims``.
+
+        Call it only after the signature verified. Beyond ``max_entries``, the least
+        recently used token is forgotten.
+
+        Args:
+            token: The encoded token.
+            claims: The claims decoded from it. A copy is stored.
+        """
         self._claims[token] = dict(claims)
         self._claims.move_to_end(token)
         while len(self._claims) > self.max_entries:

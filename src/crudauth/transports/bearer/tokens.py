@@ -74,8 +74,24 @@ def create_access_token(
 ) -> str:
     """Sign an access token: ``data`` plus ``exp``, ``token_type`` and ``scopes``.
 
-    ``exp`` defaults to 15 minutes from now. ``scopes`` is written only when given. A
-    ``sub`` in ``data`` is written as a string, the only form verifiers accept.
+    A ``sub`` in ``data`` is written as a string, the only form verifiers accept.
+
+    Args:
+        data: Claims to sign, usually ``sub``. Its ``exp`` and ``token_type`` are
+            overwritten.
+        secret_key: The signing key.
+        expires_delta: Lifetime of the token, 15 minutes when ``None``.
+        algorithm: The JWT signing algorithm.
+        scopes: Scopes for the ``scopes`` claim, which is left out when ``None``.
+
+    Returns:
+        The encoded token.
+
+    Example:
+        ```python
+        token = create_access_token({"sub": user.id}, secret_key, scopes=["read"])
+        claims = verify_token(token, secret_key, TokenType.ACCESS)
+        ```
     """
     if expires_delta is None:
         expires_delta = timedelta(seconds=DEFAULT_ACCESS_TTL_SECONDS)
@@ -94,7 +110,20 @@ def create_refresh_token(
     expires_delta: timedelta | None = None,
     algorithm: str = DEFAULT_ALGORITHM,
 ) -> str:
-    """Sign a refresh token: ``data`` plus ``exp`` (30 days by default) and the type."""
+    """Sign a refresh token: ``data`` plus ``exp`` and ``token_type``.
+
+    A ``sub`` in ``data`` is written as a string, the only form verifiers accept.
+
+    Args:
+        data: Claims to sign, usually ``sub``. Its ``exp`` and ``token_type`` are
+            overwritten.
+        secret_key: The signing key.
+        expires_delta: Lifetime of the token, 30 days when ``None``.
+        algorithm: The JWT signing algorithm.
+
+    Returns:
+        The encoded token.
+    """
     if expires_delta is None:
         expires_delta = timedelta(days=DEFAULT_REFRESH_TTL_DAYS)
     claims = _claims_from(data)
@@ -111,19 +140,25 @@ def verify_token(
     algorithm: str = DEFAULT_ALGORITHM,
     verified: VerifiedTokens | None = None,
 ) -> dict[str, Any] | None:
-    """Return the claims of a valid token of the expected type, else ``None``.
-
-    ``None`` covers a bad signature, a malformed token, another algorithm, an expired
-    token, another ``token_type``, a missing or empty ``sub``, and a purpose-bound
-    recovery token.
+    """Verify a bearer token and check its type, expiry and subject.
 
     Args:
         token: The encoded token.
         secret_key: The current key, or the current key followed by earlier ones.
-        expected_token_type: ``TokenType.ACCESS`` or ``TokenType.REFRESH``.
+        expected_token_type: ``TokenType.ACCESS`` or ``TokenType.REFRESH``, or its
+            string value.
         algorithm: The one accepted algorithm.
         verified: Tokens whose signature already verified; a hit skips the signature
             check and decoding, and every other check still runs.
+
+    Returns:
+        The claims, or ``None`` for a bad signature, a malformed token, another
+        algorithm, an expired token, another ``token_type``, a missing or empty
+        ``sub``, or a purpose-bound recovery token.
+
+    Raises:
+        ValueError: ``expected_token_type`` is not a token type, or ``secret_key`` is
+            an empty sequence.
     """
     expected = TokenType(expected_token_type)
     claims = verified.get(token) if verified is not None else None
@@ -154,7 +189,19 @@ def is_expired_token(
     """Return whether the token is correctly signed and well-formed but past ``exp``.
 
     A tampered or malformed token, or an expired one with a wrong signature, is not
-    "just expired" and gives ``False``, as does a valid unexpired token.
+    "just expired" and gives ``False``, as does a valid unexpired token. The token type
+    is not checked.
+
+    Args:
+        token: The encoded token.
+        secret_key: The current key, or the current key followed by earlier ones.
+        algorithm: The one accepted algorithm.
+
+    Returns:
+        ``True`` only for a genuine token past its expiry.
+
+    Raises:
+        ValueError: ``secret_key`` is an empty sequence.
     """
     claims = _decode_signed(token, secret_key, algorithm)
     return claims is not None and _is_past_expiry(claims)
@@ -171,8 +218,29 @@ def create_signed_token(
 ) -> str:
     """Sign a token bound to ``purpose`` for ``user_id``, valid for ``expires_hours``.
 
-    Raises ``ValueError`` when ``extra_claims`` names ``sub``, ``purpose``, ``exp`` or
-    ``token_type``, which this function sets itself.
+    Such a token is never accepted as a bearer credential, and a verifier redeems it
+    only for the same ``purpose``.
+
+    Args:
+        secret_key: The signing key.
+        user_id: The user the token is for, written to ``sub`` as a string.
+        purpose: Name of the flow that may redeem the token.
+        expires_hours: Lifetime of the token, in hours.
+        algorithm: The JWT signing algorithm.
+        extra_claims: Further claims to sign.
+
+    Returns:
+        The encoded token.
+
+    Raises:
+        ValueError: ``extra_claims`` names ``sub``, ``purpose``, ``exp`` or
+            ``token_type``, which this function sets itself.
+
+    Example:
+        ```python
+        token = create_signed_token(secret_key, user.id, "invite", expires_hours=48)
+        user_id = verify_signed_token(token, secret_key, "invite")
+        ```
     """
     extras = dict(extra_claims or {})
     reserved = _SIGNED_TOKEN_RESERVED_CLAIMS.intersection(extras)
@@ -198,7 +266,21 @@ def verify_signed_token_full(
     *,
     algorithm: str = DEFAULT_ALGORITHM,
 ) -> dict[str, Any] | None:
-    """Return the claims of a valid token minted for ``purpose``, else ``None``."""
+    """Verify a token from ``create_signed_token`` and return all of its claims.
+
+    Args:
+        token: The encoded token.
+        secret_key: The current key, or the current key followed by earlier ones.
+        purpose: The purpose the token must be bound to.
+        algorithm: The one accepted algorithm.
+
+    Returns:
+        The claims, or ``None`` when the token is malformed, badly signed, expired,
+        bound to another purpose, or has a missing or empty ``sub``.
+
+    Raises:
+        ValueError: ``secret_key`` is an empty sequence.
+    """
     claims = _decode_signed(token, secret_key, algorithm)
     if claims is None or _is_past_expiry(claims):
         return None
@@ -218,7 +300,22 @@ def verify_signed_token(
     *,
     algorithm: str = DEFAULT_ALGORITHM,
 ) -> str | None:
-    """Return the ``sub`` of a valid token minted for ``purpose``, else ``None``."""
+    """Verify a token from ``create_signed_token`` and return its subject.
+
+    Args:
+        token: The encoded token.
+        secret_key: The current key, or the current key followed by earlier ones.
+        purpose: The purpose the token must be bound to.
+        algorithm: The one accepted algorithm.
+
+    Returns:
+        The ``sub`` claim (the user id as a string), or ``None`` when the token is
+        malformed, badly signed, expired, bound to another purpose, or has a missing
+        or empty ``sub``.
+
+    Raises:
+        ValueError: ``secret_key`` is an empty sequence.
+    """
     claims = verify_signed_token_full(token, secret_key, purpose, algorithm=algorithm)
     if claims is None:
         return None

@@ -88,9 +88,42 @@ class BearerTransport(Transport):
     inactive account ends them early. Scopes are clamped to ``grantable_scopes``
     whenever a token is minted, never when one is presented.
 
-    Raises ``ValueError`` at construction for an unknown ``refresh`` mode, a
-    non-positive lifetime, or ``default_scopes`` that are not a subset of
-    ``grantable_scopes``.
+    Args:
+        access_ttl: Lifetime of an access token, in seconds.
+        refresh_ttl_days: Lifetime of a refresh token, the refresh cookie and a token
+            family, in days. Each rotation restarts the family's lifetime.
+        refresh: Where the refresh token travels: ``"cookie"`` (an HttpOnly cookie) or
+            ``"body"`` (the ``refresh_token`` field of the JSON response and request).
+        default_scopes: Scopes granted when a login requests none.
+        grantable_scopes: The only scopes a token may carry. Defaults to
+            ``default_scopes``.
+        refresh_cookie_name: Name of the refresh cookie.
+        refresh_cookie_path: Path of the refresh cookie, e.g. ``"/auth/refresh"``.
+            Defaults to the cookie policy's path.
+        cookies: Cookie policy of this transport. Defaults to the app-wide one.
+        refresh_grace_seconds: How long, from 0 to 60 seconds, the refresh token just
+            rotated may still be presented by a racing refresh without counting as
+            reuse.
+        stateless: Store no token family (see above).
+        family_storage_prefix: Key prefix of the token families in the store. Apps
+            that share one Redis or database store need different prefixes.
+
+    Raises:
+        ValueError: ``refresh`` is not ``"cookie"`` or ``"body"``, a lifetime is not a
+            positive whole number, ``refresh_grace_seconds`` is outside 0 to 60,
+            ``refresh_cookie_name`` is empty, ``refresh_cookie_path`` does not start
+            with ``/``, a scope is not a string without spaces, or ``default_scopes``
+            is not a subset of ``grantable_scopes``.
+
+    Example:
+        ```python
+        auth = CRUDAuth(
+            session=get_db,
+            user_model=User,
+            SECRET_KEY=settings.secret_key,
+            transports=[BearerTransport(refresh="body", default_scopes=["read"])],
+        )
+        ```
     """
 
     name = TRANSPORT_NAME
@@ -161,7 +194,15 @@ class BearerTransport(Transport):
         self._verified_with: tuple[str, ...] = ()
 
     def attach_family_store(self, storage: AbstractSessionStorage[Any]) -> None:
-        """Keep token families in ``storage``; a stateless transport ignores it."""
+        """Keep token families in ``storage``, unless the transport is stateless.
+
+        Call it after ``bind``, because the family keys are derived from the runtime's
+        secret keys. ``CRUDAuth`` calls it with a store that follows the app's Redis or
+        database backend.
+
+        Args:
+            storage: The store that keeps the token families.
+        """
         if self.stateless:
             return
         self.families = TokenFamilies(
@@ -182,13 +223,26 @@ class BearerTransport(Transport):
 
         Override this to change the body or to add the ``error`` parameters of RFC 6750
         section 3 in one place.
+
+        Args:
+            detail: The client-facing message.
+
+        Returns:
+            The exception to raise.
         """
         return UnauthorizedException(detail, headers={"WWW-Authenticate": AUTHENTICATE_SCHEME})
 
     # -- scopes and minting ---------------------------------------------------------
 
     def clamp_scopes(self, scopes: Iterable[str]) -> tuple[str, ...]:
-        """Keep, in order and without repeats, the scopes in ``grantable_scopes``."""
+        """Drop every scope outside ``grantable_scopes``.
+
+        Args:
+            scopes: The requested scopes.
+
+        Returns:
+            The grantable scopes of ``scopes``, in their order and without repeats.
+        """
         granted: list[str] = []
         for scope in scopes:
             if scope in self.grantable_scopes and scope not in granted:
@@ -200,8 +254,16 @@ class BearerTransport(Transport):
     ) -> str:
         """Mint an access token for ``user`` with its current ``token_version``.
 
-        ``scopes`` are clamped to ``grantable_scopes`` first. Unless the transport is
-        stateless, only a token naming a live ``family_id`` authenticates.
+        Unless the transport is stateless, only a token naming a live ``family_id``
+        authenticates. The transport must be bound.
+
+        Args:
+            user: The user row.
+            scopes: Requested scopes, clamped to ``grantable_scopes`` first.
+            family_id: Raw id of the token family the token belongs to.
+
+        Returns:
+            The encoded access token.
         """
         claims = self._subject_claims(user)
         if family_id is not None:
@@ -224,12 +286,24 @@ class BearerTransport(Transport):
     ) -> dict[str, str]:
         """Start a token family for ``user`` and mint its access and refresh tokens.
 
-        The requested ``scopes`` (``default_scopes`` when empty) are clamped to
-        ``grantable_scopes``, so a scope outside it is dropped, never an error. The
-        ``request``, when given, supplies the device and IP shown in device lists. With
-        a ``response`` and cookie delivery, the refresh token is set as a cookie and
-        left out of the returned dict. Otherwise the dict carries it as
-        ``refresh_token``. A stateless transport stores nothing.
+        A scope outside ``grantable_scopes`` is dropped, never an error. A stateless
+        transport stores nothing. ``auth.issue_tokens`` calls this. Unlike a login, it
+        fires no hook and writes no sign-in entry to the security log.
+
+        Args:
+            user: The user row.
+            scopes: Requested scopes. ``None`` or empty means ``default_scopes``.
+            response: With cookie delivery, the response that gets the refresh cookie.
+            request: The request whose client IP and User-Agent describe the device in
+                device lists.
+
+        Returns:
+            ``access_token`` and ``token_type``, plus ``refresh_token`` unless the
+            refresh token was set as a cookie on ``response``.
+
+        Raises:
+            TypeError: ``scopes`` is a string instead of a list of scope names.
+            StoreUnavailableError: The token family store is unreachable.
         """
         granted = self.clamp_scopes(self._requested_scopes(scopes))
         family_id: str | None = None
@@ -305,7 +379,12 @@ class BearerTransport(Transport):
     # -- cookies --------------------------------------------------------------------
 
     def set_refresh_cookie(self, response: Response, refresh_token: str) -> None:
-        """Set the refresh cookie with the transport's cookie policy."""
+        """Set the HttpOnly refresh cookie with the transport's cookie policy.
+
+        Args:
+            response: The response that gets the cookie.
+            refresh_token: The encoded refresh token.
+        """
         policy = self.cookie_config()
         response.set_cookie(
             key=self.refresh_cookie_name,
@@ -339,8 +418,9 @@ class BearerTransport(Transport):
 
         Returns ``None`` when the header is absent, names another scheme, or carries an
         expired token, when the token's family has ended, or when the user is gone,
-        disabled or has a newer ``token_version``. Raises 401 for any other token that
-        fails verification. Costs one store read unless the transport is stateless.
+        disabled or has a newer ``token_version``. Raises ``UnauthorizedException``
+        (401, from ``make_unauthorized_error``) for any other token that fails
+        verification. Costs one store read unless the transport is stateless.
         """
         token = _bearer_credentials(request)
         if token is None:
@@ -423,11 +503,17 @@ class BearerTransport(Transport):
     # -- refresh --------------------------------------------------------------------
 
     async def read_refresh(self, request: Request) -> str | None:
-        """Return the presented refresh token, or ``None`` when there is none.
+        """Read the presented refresh token from the cookie or the JSON body.
 
         The refresh cookie is read first in both delivery modes. Only body delivery then
         reads the JSON body's ``refresh_token`` field. A body that is not a JSON object
-        counts as no token.
+        counts as no token. The token is not verified here.
+
+        Args:
+            request: The incoming request.
+
+        Returns:
+            The refresh token, or ``None`` when the request carries none.
         """
         cookie = request.cookies.get(self.refresh_cookie_name)
         if cookie:
@@ -448,12 +534,25 @@ class BearerTransport(Transport):
         """Rotate the request's refresh token and mint a new access token.
 
         The refresh token's scopes are clamped again to the current
-        ``grantable_scopes``. The new refresh token goes where the delivery mode puts
-        it: a cookie set on ``ctx``'s response by the route, or ``refresh_token`` in
-        the returned body. Raises 401 when the token is missing, invalid, expired, of
-        another ``token_version`` or of an ended family, or when it names a missing or
-        disabled user. A rotated token presented outside the grace window also ends
-        its family.
+        ``grantable_scopes``. A rotated token presented outside the grace window ends
+        its family, records a security event and fires ``on_refresh_token_reuse``. A
+        stateless transport does not rotate: it returns a new access token only, and
+        the client keeps its refresh token.
+
+        Args:
+            request: The request carrying the refresh token.
+            ctx: Per-request context used to load the user.
+
+        Returns:
+            ``access_token`` and ``token_type``, plus the new ``refresh_token`` unless
+            the transport is stateless. The ``/refresh`` route moves that refresh
+            token into the cookie under cookie delivery.
+
+        Raises:
+            UnauthorizedException: The token is missing, invalid, expired, of another
+                ``token_version`` or of an ended family, or names a missing or
+                disabled user.
+            StoreUnavailableError: The token family store is unreachable.
         """
         token = await self.read_refresh(request)
         if token is None:
@@ -533,7 +632,17 @@ class BearerTransport(Transport):
         )
 
     async def family_of_request(self, request: Request) -> str | None:
-        """Return the raw family id named by the request's refresh or access token."""
+        """Find the raw family id named by the request's refresh or access token.
+
+        The refresh token is tried first. Only a valid, unexpired token counts, but the
+        state of the family it names is not checked.
+
+        Args:
+            request: The incoming request.
+
+        Returns:
+            The raw family id, or ``None`` when no valid token names one.
+        """
         candidates: list[tuple[str, TokenType]] = []
         refresh_token = await self.read_refresh(request)
         if refresh_token:
@@ -551,7 +660,19 @@ class BearerTransport(Transport):
         return None
 
     async def end_family(self, family_id: str, *, reason: str = FAMILY_REASON_LOGOUT) -> bool:
-        """End one family by its raw id and log why; ``False`` when none was live."""
+        """End one token family by its raw id and record why in the security log.
+
+        Args:
+            family_id: The raw family id, as carried in the tokens.
+            reason: Why the family ended, as written to the security log.
+
+        Returns:
+            Whether a family was ended. It is ``False`` for a stateless transport and
+            when no family was stored under ``family_id``.
+
+        Raises:
+            StoreUnavailableError: The token family store is unreachable.
+        """
         from crudauth.security_log import SecurityEventType, record_security_event
 
         if self.families is None:
@@ -572,7 +693,10 @@ class BearerTransport(Transport):
     async def complete_login(
         self, request: Request, response: Response, user: Any, options: dict[str, Any]
     ) -> dict[str, Any]:
-        """Issue tokens for ``options["scopes"]`` and fire ``on_after_login``."""
+        """Issue tokens for ``options["scopes"]`` and record the sign-in.
+
+        The sign-in goes to the security log, when built, and to ``on_after_login``.
+        """
         body: dict[str, Any] = await self.issue_tokens(
             user, scopes=options.get("scopes"), response=response, request=request
         )
