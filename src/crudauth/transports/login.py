@@ -31,9 +31,28 @@ async def password_login(
 ) -> dict[str, Any]:
     """Check a password login and let ``transport`` issue its credential.
 
-    Raises 403 for a browser-marked cross-site request when the transport sets cookies,
-    429 while the login lockout holds and 401 for bad credentials. When MFA applies to
-    the account, returns the challenge body instead and issues no credential.
+    Args:
+        transport: The bound transport that issues the credential.
+        request: The login request.
+        response: The response that gets any cookies.
+        db: Database session for the user lookup.
+        form_data: The OAuth2 password form: username and password.
+        options: Transport options passed on to ``transport.complete_login``, e.g.
+            ``{"remember_me": True}`` or ``{"scopes": [...]}``. The MFA challenge
+            keeps them for the login's second step.
+
+    Returns:
+        The body of ``transport.complete_login``, or the MFA challenge body when a
+        second factor applies to the account, in which case no credential is issued.
+
+    Raises:
+        ForbiddenException: The transport sets cookies and the browser marked the
+            request as cross-site (403).
+        RateLimitException: The login lockout holds (429).
+        UnauthorizedException: The user is unknown or disabled, or the password is
+            wrong, all with one identical message (401).
+        StoreUnavailableError: The lockout store or the MFA challenge store is
+            unreachable.
     """
     # Blocks login CSRF: another site signing the visitor into the attacker's account.
     if transport.sets_cookies and is_cross_site(request):

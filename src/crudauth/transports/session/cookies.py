@@ -27,8 +27,13 @@ class SessionCookies:
     ) -> None:
         """Write the HttpOnly session cookie, then the CSRF cookie.
 
-        ``max_age=None`` makes browser-session cookies: the server-side idle check is
-        the real expiry, and a fixed cookie lifetime would cut off an active session.
+        Args:
+            response: The response that gets the cookies.
+            session_id: The raw session id.
+            csrf_token: The raw CSRF token. An empty token writes no CSRF cookie.
+            max_age: Cookie lifetime in seconds. ``None`` makes browser-session
+                cookies: the server-side idle check is the real expiry, and a fixed
+                cookie lifetime would cut off an active session.
         """
         # HttpOnly keeps the bearer secret out of reach of injected scripts.
         response.set_cookie(
@@ -45,7 +50,14 @@ class SessionCookies:
     def set_csrf_cookie(
         self, response: Response, csrf_token: str, max_age: int | None = None
     ) -> None:
-        """Write the CSRF cookie; an empty token writes nothing."""
+        """Write the CSRF cookie, which page scripts can read.
+
+        Args:
+            response: The response that gets the cookie.
+            csrf_token: The raw CSRF token. An empty token writes nothing.
+            max_age: Cookie lifetime in seconds, or ``None`` for a browser-session
+                cookie.
+        """
         if not csrf_token:
             return
         # Not HttpOnly: the page's script must read it to echo it in the CSRF header.
@@ -63,6 +75,9 @@ class SessionCookies:
         """Expire both cookies with the attributes they were set with.
 
         Some browsers ignore a deletion whose path, Secure or SameSite flag differs.
+
+        Args:
+            response: The response whose cookies are expired.
         """
         response.delete_cookie(
             self.session_cookie_name,

@@ -25,6 +25,14 @@ class CSRFTokens(SessionRecords):
         This is the per-request check: it compares the token's storage key with the key
         recorded on the session, so it needs no store read. Rotation rewrites that key
         and termination deletes the session, so a rotated-out or foreign token fails.
+
+        Args:
+            session: The session record.
+            csrf_token: The raw token from the request header.
+
+        Returns:
+            Whether the token matches, under the current or a retired secret. Always
+            ``True`` when CSRF is disabled.
         """
         if self.csrf_storage is None:
             return True
@@ -40,6 +48,13 @@ class CSRFTokens(SessionRecords):
         Call it after ``csrf_matches_session`` accepted ``csrf_token``. It costs no
         store call when the token is already keyed under the current secret. The raw
         token stays the same, so the browser's cookie and header keep working.
+
+        Args:
+            session: The session record.
+            csrf_token: The raw token that matched.
+
+        Raises:
+            StoreUnavailableError: The session or CSRF store is unreachable.
         """
         expected = session.metadata.get(CSRF_TOKEN_ID_META_KEY)
         current = self.keys.csrf_key(csrf_token)
@@ -73,8 +88,19 @@ class CSRFTokens(SessionRecords):
     async def validate_csrf_token(self, session_id: str, csrf_token: str) -> bool:
         """Return whether ``csrf_token`` is a live token bound to ``session_id``.
 
-        Reads the CSRF store: the token's record must exist (so it has not expired) and
-        name this session's storage key. Always ``True`` when CSRF is disabled.
+        Unlike ``csrf_matches_session``, this reads the CSRF store: the token's record
+        must exist, so it has not expired, and must name this session's storage key.
+
+        Args:
+            session_id: The raw session id.
+            csrf_token: The raw token.
+
+        Returns:
+            Whether the token is live and bound to the session. Always ``True`` when
+            CSRF is disabled.
+
+        Raises:
+            StoreUnavailableError: The session or CSRF store is unreachable.
         """
         if self.csrf_storage is None:
             return True
@@ -97,8 +123,21 @@ class CSRFTokens(SessionRecords):
     ) -> str:
         """Rotate the session's CSRF token and return the new raw token.
 
-        The previous token is deleted, so it stops validating at once. Returns ``""``
-        when CSRF is disabled or the session does not exist.
+        The previous token is deleted, so it stops validating at once. The session's
+        store TTL is reset to its idle window.
+
+        Args:
+            session_id: The raw session id.
+            expiration_seconds: Lifetime of the new token in the store. By default it
+                is the session's idle window plus the activity interval.
+
+        Returns:
+            The new raw token, or ``""`` when CSRF is disabled or the session does not
+            exist.
+
+        Raises:
+            StoreUnavailableError: The session or CSRF store is unreachable. A token
+                written before the failure is deleted again.
         """
         if self.csrf_storage is None or not session_id:
             return ""

@@ -82,13 +82,20 @@ def _is_stateless_bearer(candidate: Any) -> bool:
 
 
 def build_session_management_router(auth: AuthSurface, transport: "SessionTransport") -> APIRouter:
-    """Build ``GET /sessions``, ``DELETE /sessions/{handle}``, ``POST /logout-all``
-    and ``POST /csrf/refresh`` for ``transport``.
+    """Build the device-management routes of ``transport``.
 
-    Every route but ``/csrf/refresh`` requires a principal of this session transport
-    (a bearer caller gets 401), so every unsafe verb is CSRF-checked. The lists and
-    revocations still cover the user's token families. ``GET /security-events`` is
-    built here too.
+    The routes are ``GET /sessions``, ``DELETE /sessions/{handle}``,
+    ``POST /logout-all``, ``GET /security-events`` and ``POST /csrf/refresh``. Every
+    route but ``/csrf/refresh`` requires a principal of this session transport (a
+    bearer caller gets 401), so every unsafe verb is CSRF-checked. The lists and
+    revocations still cover the user's token families.
+
+    Args:
+        auth: The facade.
+        transport: The session transport whose sessions the routes manage.
+
+    Returns:
+        A router without a prefix, tagged ``auth``.
     """
     router = APIRouter(tags=["auth"])
     bearers = token_families_of(auth.runtime)

@@ -17,7 +17,17 @@ __all__ = ["build_session_routes"]
 
 
 def build_session_routes(transport: "SessionTransport") -> APIRouter:
-    """Build ``POST /login`` and ``POST /logout`` over the app's DB dependency."""
+    """Build ``POST /login`` and ``POST /logout`` over the app's DB dependency.
+
+    Args:
+        transport: The session transport, already bound to the facade's runtime.
+
+    Returns:
+        A router without a prefix, tagged ``auth``.
+
+    Raises:
+        RuntimeError: The runtime has no database dependency.
+    """
     db_dependency = transport.runtime.db_dependency
     if db_dependency is None:
         raise RuntimeError("SessionTransport routes need CRUDAuth(session=...)")

@@ -20,9 +20,20 @@ def _utc_now() -> datetime:
 class SessionData(BaseModel):
     """Server-side session record.
 
-    ``session_id`` is the storage key (an HMAC of the cookie value when the manager
-    has a key secret), never the cookie value itself. ``token_version`` is the user's
-    credential epoch at sign-in; ``None`` means the session is not epoch-bound.
+    Attributes:
+        user_id: Primary key of the session's user.
+        session_id: The storage key (an HMAC of the cookie value when the manager has
+            a key secret), never the cookie value itself.
+        ip_address: Client IP at sign-in.
+        user_agent: User-Agent header at sign-in, cut to ``USER_AGENT_MAX_LENGTH``.
+        device_info: ``UserAgentInfo`` fields parsed from ``user_agent``.
+        created_at: Sign-in time (UTC), the start of the absolute timeout.
+        last_activity: Time of the latest recorded activity (UTC), the start of the
+            idle timeout.
+        metadata: Values such as ``remember_me``, ``login_type`` and the CSRF token's
+            storage key.
+        token_version: The user's credential epoch at sign-in. ``None`` means the
+            session is not epoch-bound.
     """
 
     user_id: Any
@@ -45,9 +56,10 @@ class SessionData(BaseModel):
 class CSRFToken(BaseModel):
     """Server-side CSRF record bound to one session.
 
-    ``token`` is the token's storage key and ``session_id`` the storage key of the
-    session it belongs to. Validity is governed by the store TTL; ``expiry`` is
-    informational.
+    Attributes:
+        token: The token's storage key.
+        session_id: The storage key of the session the token belongs to.
+        expiry: Informational expiry time. Validity is governed by the store TTL.
     """
 
     token: str
@@ -56,7 +68,19 @@ class CSRFToken(BaseModel):
 
 
 class UserAgentInfo(BaseModel):
-    """Device fields parsed from a User-Agent header."""
+    """Device fields parsed from a User-Agent header.
+
+    Attributes:
+        browser: Browser family, e.g. ``"Firefox"``, or ``"Unknown"``.
+        browser_version: Browser version such as ``"124.0.0"``, or ``""``.
+        os: Operating system family, e.g. ``"macOS"``, or ``"Unknown"``.
+        os_version: Operating system version, or ``""``.
+        device: Device family, e.g. ``"iPhone"``, or ``"Unknown"``.
+        is_mobile: A phone, by a heuristic.
+        is_tablet: A tablet, by a heuristic.
+        is_pc: A desktop operating system, by a heuristic.
+        is_bot: A crawler.
+    """
 
     browser: str = UNKNOWN_DEVICE_FIELD
     browser_version: str = ""

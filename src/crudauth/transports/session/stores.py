@@ -23,7 +23,14 @@ _BACKEND_NAMES = (BACKEND_MEMORY, BACKEND_REDIS, BACKEND_DATABASE)
 
 @dataclass
 class SessionStores:
-    """The stores a transport uses, the backend name it reports and a client it owns."""
+    """The stores a transport uses, the backend name it reports and a client it owns.
+
+    Attributes:
+        sessions: The session store.
+        csrf: The CSRF token store, or ``None`` while CSRF is off.
+        backend: ``"memory"``, ``"redis"``, ``"database"`` or ``"custom"``.
+        owned_client: A Redis client built for the transport, which it must close.
+    """
 
     sessions: AbstractSessionStorage[Any]
     csrf: AbstractSessionStorage[Any] | None
@@ -41,7 +48,28 @@ def validate_store_options(
     csrf: bool,
     storage_prefix: str,
 ) -> str | None:
-    """Check the store arguments of ``SessionTransport``; return the backend name."""
+    """Check the store arguments of ``SessionTransport`` for conflicts.
+
+    Args:
+        backend: The requested backend name, in any case.
+        redis_url: The transport's Redis URL.
+        redis_client: The transport's Redis client.
+        storage: A custom session store.
+        csrf_storage: A custom CSRF token store.
+        csrf: Whether CSRF tokens are on.
+        storage_prefix: The session key prefix.
+
+    Returns:
+        The backend name in lower case, or ``None`` when none was requested.
+
+    Raises:
+        ValueError: The backend name is unknown, both ``redis_url`` and
+            ``redis_client`` are given, or a Redis option is combined with
+            ``backend="memory"`` or ``"database"``. Also raised when
+            ``csrf_storage`` comes without ``storage``, when ``storage`` comes with a
+            backend option or a changed ``storage_prefix``, and when ``storage``
+            comes without ``csrf_storage`` while CSRF is on.
+    """
     name = backend.lower() if backend else None
     if name is not None and name not in _BACKEND_NAMES:
         raise ValueError(
@@ -78,7 +106,7 @@ def build_session_stores(
     csrf_storage_prefix: str,
     ttl_seconds: int,
 ) -> SessionStores:
-    """Build the stores, taking the first that applies.
+    """Build the session and CSRF stores, taking the first source that applies.
 
     1. A given ``storage``, reported as ``"custom"``.
     2. The transport's own Redis client, or one built from its ``redis_url``.
@@ -86,6 +114,25 @@ def build_session_stores(
     4. For ``backend="redis"`` with no client anywhere, one for the default URL.
     5. The app's database store, which ``backend="database"`` requires.
     6. Memory.
+
+    Args:
+        runtime: The facade's shared state, for the app-wide Redis client and
+            database store.
+        backend: The checked backend name from ``validate_store_options``.
+        redis_url: The transport's Redis URL.
+        redis_client: The transport's Redis client.
+        storage: A custom session store.
+        csrf_storage: A custom CSRF token store.
+        csrf: Whether to build a CSRF token store.
+        storage_prefix: Key prefix of the sessions.
+        csrf_storage_prefix: Key prefix of the CSRF tokens.
+        ttl_seconds: Default expiry of a stored record, in seconds.
+
+    Returns:
+        The stores, the backend name and any Redis client built here.
+
+    Raises:
+        ValueError: ``backend="database"`` without ``CRUDAuth(database_store=...)``.
     """
     if storage is not None:
         return SessionStores(storage, csrf_storage if csrf else None, BACKEND_CUSTOM)

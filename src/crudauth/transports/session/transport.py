@@ -52,7 +52,13 @@ security_logger = logging.getLogger("crudauth.security")
 
 
 class ResolvedSession(NamedTuple):
-    """A request's live session together with its active, current-epoch user."""
+    """A request's live session together with its active, current-epoch user.
+
+    Attributes:
+        session_id: The raw session id from the cookie.
+        record: The stored session record.
+        user: The user row.
+    """
 
     session_id: str
     record: SessionData
@@ -62,10 +68,65 @@ class ResolvedSession(NamedTuple):
 class SessionTransport(Transport):
     """Authenticate browsers with an HttpOnly session cookie and a CSRF header.
 
-    All arguments are keyword-only. ``activity_interval_seconds`` bounds how often a
-    session's activity is written (``0`` writes on every request). The ``login_*`` and
-    ``on_login_success`` arguments tune the shared login lockout and are exposed as
-    ``lockout``. Store choice happens in ``bind``: see ``build_session_stores``.
+    The session lives in a server-side store and the cookie carries only its random
+    id. While CSRF is on, every request with a method other than GET, HEAD, OPTIONS
+    and TRACE must send the session's CSRF token in the ``X-CSRF-Token`` header. All
+    arguments are keyword-only. The stores are chosen in ``bind``: see
+    ``build_session_stores``.
+
+    Args:
+        backend: ``"memory"``, ``"redis"`` or ``"database"``. ``None`` uses the
+            transport's or the app's Redis client, else the app's ``database_store``,
+            else memory.
+        redis_url: URL of a Redis server for this transport's own client, which
+            ``shutdown`` closes.
+        redis_client: A Redis client owned by the app.
+        csrf: Issue CSRF tokens and check the header. ``False`` turns both off.
+        max_sessions_per_user: Live sessions allowed per user. A new sign-in ends the
+            least recently active sessions beyond it.
+        session_timeout_minutes: Idle timeout of a session.
+        absolute_timeout_hours: Lifetime of a session from sign-in, however active.
+            ``None`` sets no limit.
+        remember_me_days: Idle timeout of a session signed in with ``remember_me``.
+        cleanup_interval_minutes: Minimum time between two unforced
+            ``SessionManager.cleanup_expired_sessions`` runs.
+        cookies: Cookie policy of this transport. Defaults to the app-wide one.
+        cookie_name: Name of the session cookie.
+        csrf_cookie_name: Name of the CSRF cookie, which page scripts read.
+        storage_prefix: Key prefix of the sessions in the store.
+        csrf_storage_prefix: Key prefix of the CSRF tokens in the store.
+        storage: A custom session store, which replaces ``backend``, ``redis_url`` and
+            ``redis_client``.
+        csrf_storage: A custom CSRF token store, required with ``storage`` while
+            ``csrf`` is on.
+        login_max_attempts: ``LockoutConfig.max_attempts`` of the shared login lockout.
+        login_attempt_window_seconds: ``LockoutConfig.attempt_window_seconds``.
+        login_lockout_base_seconds: ``LockoutConfig.lockout_base_seconds``.
+        login_lockout_max_seconds: ``LockoutConfig.lockout_max_seconds``.
+        on_login_success: ``LockoutConfig.on_login_success``. When any ``login_*``
+            argument or this one is given, the lockout settings are exposed as
+            ``lockout``, and ``CRUDAuth(lockout=...)`` must then be left out.
+        management_routes: Add ``GET /sessions``, ``DELETE /sessions/{handle}``,
+            ``POST /logout-all``, ``GET /security-events`` and ``POST /csrf/refresh``
+            to ``auth.router``.
+        activity_interval_seconds: Minimum time between two writes of a session's
+            activity. ``0`` writes on every request.
+
+    Raises:
+        ValueError: The two cookie names or the two storage prefixes are equal,
+            ``activity_interval_seconds`` is negative, the store arguments conflict,
+            or a lockout setting is invalid.
+
+    Example:
+        ```python
+        auth = CRUDAuth(
+            session=get_db,
+            user_model=User,
+            SECRET_KEY=settings.secret_key,
+            transports=[SessionTransport(backend="redis", management_routes=True)],
+            redis_url="redis://localhost:6379/0",
+        )
+        ```
     """
 
     name = TRANSPORT_NAME
@@ -151,8 +212,13 @@ class SessionTransport(Transport):
     def bind(self, runtime: AuthRuntime) -> None:
         """Receive the facade's state, choose the stores and build the manager.
 
-        Raises ``ValueError`` for SameSite=None cookies and for ``backend="database"``
-        without a ``CRUDAuth(database_store=...)``.
+        Args:
+            runtime: The facade's shared state.
+
+        Raises:
+            ValueError: The cookie policy has ``samesite="none"``,
+                ``backend="database"`` is set without ``CRUDAuth(database_store=...)``,
+                or ``max_sessions_per_user`` is below 1.
         """
         super().bind(runtime)
         policy = self.cookie_config()
@@ -231,11 +297,25 @@ class SessionTransport(Transport):
     # -- authentication ----------------------------------------------------------------
 
     async def resolve(self, request: Request, ctx: AuthContext) -> ResolvedSession | None:
-        """Return the request's live session and its user, or ``None``.
+        """Find the request's live session and its user.
 
-        Runs every check of ``authenticate``: live session, CSRF when
-        ``ctx.enforce_csrf`` (raising ``CSRFException``), an existing active user, and
-        the session's credential epoch matching the user's ``token_version``.
+        Runs every check of ``authenticate``: a live session, the CSRF header when
+        ``ctx.enforce_csrf``, an existing active user, and the session's credential
+        epoch matching the user's ``token_version``.
+
+        Args:
+            request: The incoming request.
+            ctx: Per-request context, whose ``enforce_csrf`` and ``update_activity``
+                apply.
+
+        Returns:
+            The session and its user, or ``None`` when the cookie is missing, the
+            session has ended, or the user is gone, disabled or of another epoch.
+
+        Raises:
+            CSRFException: ``ctx.enforce_csrf`` is set and the CSRF header of an
+                unsafe request is missing or invalid.
+            StoreUnavailableError: The session store is unreachable.
         """
         manager = self._bound_manager()
         session_id = request.cookies.get(self.cookie_name)
@@ -296,11 +376,22 @@ class SessionTransport(Transport):
     async def enforce_csrf(
         self, request: Request, session_id: str, *, session: SessionData | None = None
     ) -> None:
-        """Raise ``CSRFException`` unless the method is safe or the header is valid.
+        """Check the CSRF header of an unsafe request against the session.
 
-        Pass the already loaded ``session`` record to avoid a store read. Only the
-        ``X-CSRF-Token`` header is compared, never the CSRF cookie: a cross-site page
-        makes the browser send cookies but cannot set a custom header.
+        Only the ``X-CSRF-Token`` header is compared, never the CSRF cookie: a
+        cross-site page makes the browser send cookies but cannot set a custom header.
+        Safe methods and a transport with CSRF off pass without a check. A token keyed
+        under a retired secret is moved to the current key.
+
+        Args:
+            request: The incoming request.
+            session_id: The raw session id from the cookie.
+            session: The session record, when already loaded, to save a store read.
+
+        Raises:
+            CSRFException: The header is missing, or its token is not the session's
+                current one.
+            StoreUnavailableError: The session or CSRF store is unreachable.
         """
         manager = self._bound_manager()
         if manager.csrf_storage is None or request.method.upper() in SAFE_METHODS:
@@ -350,9 +441,20 @@ class SessionTransport(Transport):
     ) -> dict[str, Any]:
         """Create a session for a fully verified ``user``, set cookies, fire the hook.
 
-        ``options``: ``remember_me`` (bool) switches the idle window and gives both
-        cookies a ``Max-Age``; ``metadata`` (dict) adds session metadata such as
-        ``login_type``. Returns ``{"id", "username", "csrf_token"}``.
+        The sign-in is also written to the security log, when built, before
+        ``on_after_login`` fires.
+
+        Args:
+            request: The login request.
+            response: The response that gets the session and CSRF cookies.
+            user: The verified user row.
+            options: ``remember_me`` (bool) switches to the remember-me idle window
+                and gives both cookies a ``Max-Age``. ``metadata`` (dict) adds session
+                metadata such as ``login_type``.
+
+        Returns:
+            The body ``{"id", "username", "csrf_token"}``, where ``csrf_token`` is
+            ``""`` while CSRF is off.
         """
         manager = self._bound_manager()
         repo = self.runtime.repo
@@ -384,9 +486,21 @@ class SessionTransport(Transport):
     async def complete_logout(self, request: Request, response: Response, db: AsyncSession) -> bool:
         """End the request's live session and expire every transport's cookies.
 
-        A live session demands the CSRF header (``CSRFException`` leaves the session and
-        the cookies alone); an unknown or expired one only has its cookies cleared.
-        Returns whether a session was ended.
+        An unknown or expired session only has its cookies cleared. When a session
+        ends and its user still exists, ``on_after_logout`` fires.
+
+        Args:
+            request: The logout request.
+            response: The response whose cookies are expired.
+            db: Database session used to load the user for the hook.
+
+        Returns:
+            Whether a session was ended.
+
+        Raises:
+            CSRFException: The session is live and the CSRF header is missing or
+                invalid. The session and the cookies are then left as they are.
+            StoreUnavailableError: The session store is unreachable.
         """
         manager = self._bound_manager()
         session_id = request.cookies.get(self.cookie_name)

@@ -58,8 +58,21 @@ def parse_user_agent(ua_string: str | None) -> UserAgentInfo:
     """Parse a User-Agent header into ``UserAgentInfo``.
 
     The header is cut to ``USER_AGENT_MAX_LENGTH`` characters first and parses are
-    cached, so a hostile header costs at most one bounded parse. A missing header or a
-    parser error yields the "Unknown" defaults.
+    cached, so a hostile header costs at most one bounded parse. The flags come from a
+    heuristic over ua-parser's families and the raw header.
+
+    Args:
+        ua_string: The User-Agent header, or ``None``.
+
+    Returns:
+        A fresh copy of the device fields. A missing header or a parser error gives
+        the "Unknown" defaults.
+
+    Example:
+        ```python
+        info = parse_user_agent(request.headers.get("user-agent"))
+        label = f"{info.browser} on {info.os}"
+        ```
     """
     if not ua_string:
         return UserAgentInfo()
