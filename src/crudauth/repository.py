@@ -81,7 +81,34 @@ def _string_lengths(type_: Any) -> list[int]:
 
 
 class UserRepository:
-    """Adapter between crudauth's logical user fields and the app's model."""
+    """Adapter between crudauth's logical user fields and the app's model.
+
+    Every read and write of the user table goes through here, so a ``column_map`` or a
+    missing optional column is handled in one place. ``CRUDAuth`` builds one and
+    exposes it as ``auth.repo``.
+
+    Args:
+        model: The app's mapped SQLAlchemy user class, with a single-column primary
+            key.
+        column_map: Logical field name to the model's attribute name, for fields the
+            app named differently.
+        register_extra_fields: App columns that registration may also set.
+        login_fields: Logical fields a login identifier is tried against, in order.
+            Defaults to ``["email", "username"]``.
+        recovery: The recovery factor, ``"email"`` or another channel's name, or
+            ``None`` when accounts have no recovery factor.
+
+    Raises:
+        TypeError: ``model`` is not a mapped SQLAlchemy class.
+        ValueError: The model's primary key has more than one column.
+
+    Example:
+        ```python
+        @app.get("/me/email")
+        async def my_email(principal: Principal = Depends(auth.current_user())):
+            return {"email": auth.repo.get(principal.user, "email")}
+        ```
+    """
 
     def __init__(
         self,
@@ -114,7 +141,14 @@ class UserRepository:
     # -- translation helpers -------------------------------------------------------
 
     def col(self, logical: str) -> str:
-        """Return the model attribute name of ``logical``."""
+        """Return the model attribute name of ``logical``.
+
+        Args:
+            logical: A logical field name.
+
+        Returns:
+            The mapped name from ``column_map``, else ``logical`` itself.
+        """
         return self.column_map.get(logical, logical)
 
     @cached_property
@@ -132,7 +166,14 @@ class UserRepository:
         return self._columns.get(self.col(logical))
 
     def has(self, logical: str) -> bool:
-        """Return whether the model has the attribute ``logical`` resolves to."""
+        """Return whether the model has the column ``logical`` resolves to.
+
+        Args:
+            logical: A logical field name.
+
+        Returns:
+            Whether a single-column attribute of that name exists.
+        """
         return self.col(logical) in self._columns
 
     def is_unique_column(self, logical: str) -> bool:
@@ -141,6 +182,13 @@ class UserRepository:
         A column unique only inside a composite constraint does not count, because two
         rows could then share its value and first-match login resolution would pick one
         of them at random.
+
+        Args:
+            logical: A logical field name.
+
+        Returns:
+            Whether the column is the primary key or has a single-column unique
+            constraint or index. ``False`` when the model lacks it.
         """
         column = self._column(logical)
         if column is None:
@@ -157,18 +205,43 @@ class UserRepository:
         )
 
     def get(self, user: Any, logical: str, default: Any = None) -> Any:
-        """Read ``logical`` from ``user``; ``default`` when the model lacks it."""
+        """Read the field ``logical`` from ``user``.
+
+        Args:
+            user: The user row.
+            logical: A logical field name.
+            default: Value returned when the model has no such column.
+
+        Returns:
+            The stored value, or ``default``.
+        """
         if not self.has(logical):
             return default
         return getattr(user, self.col(logical), default)
 
     def set_field(self, user: Any, logical: str, value: Any) -> None:
-        """Set ``logical`` on ``user``; a no-op when the model lacks the column."""
+        """Set the field ``logical`` on ``user`` without committing.
+
+        Nothing happens when the model lacks the column.
+
+        Args:
+            user: The user row.
+            logical: A logical field name.
+            value: The new value.
+        """
         if self.has(logical):
             setattr(user, self.col(logical), value)
 
     def string_length(self, logical: str) -> int | None:
-        """Return the declared ``String(n)`` length, the smallest across variants."""
+        """Return the declared ``String(n)`` length of the column ``logical``.
+
+        Args:
+            logical: A logical field name.
+
+        Returns:
+            The smallest length across the type's variants and decorated types, or
+            ``None`` when the column is missing or has no length.
+        """
         column = self._column(logical)
         if column is None:
             return None
@@ -176,9 +249,16 @@ class UserRepository:
         return min(lengths) if lengths else None
 
     def exceeds_length(self, logical: str, value: Any) -> int | None:
-        """Return the column length when the string ``value`` is longer, else None.
+        """Check a string against the declared length of the column ``logical``.
 
         Emails are measured in their canonical (stored) form.
+
+        Args:
+            logical: A logical field name.
+            value: The value to store. Only strings are measured.
+
+        Returns:
+            The column length when ``value`` is longer than it, else ``None``.
         """
         if not isinstance(value, str):
             return None
@@ -229,8 +309,18 @@ class UserRepository:
         """Load the user whose primary key is ``user_id``, coerced to the key's type.
 
         A JWT ``sub`` arrives as ``"42"`` while the key is an integer, and strict
-        databases never match across types. An id that cannot be coerced returns None
-        without a query.
+        databases never match across types.
+
+        Args:
+            db: The database session.
+            user_id: The primary key, in its own type or as text.
+
+        Returns:
+            The user row, or ``None`` when no row matches. An id that cannot be
+            coerced gives ``None`` without a query.
+
+        Raises:
+            StoreUnavailableError: The database cannot be reached.
         """
         value = self._coerce_id(user_id)
         if value is None:
@@ -243,7 +333,19 @@ class UserRepository:
         """Load the user whose ``logical`` field equals ``value``.
 
         Emails are canonicalized first. A username matches exactly, else any stored
-        spelling that folds to the same lower-case form; other fields match exactly.
+        spelling that folds to the same lower-case form. Other fields match exactly.
+
+        Args:
+            db: The database session.
+            logical: A logical field name.
+            value: The value to look up.
+
+        Returns:
+            The user row, or ``None`` when no row matches, the model lacks the column,
+            or ``value`` is ``None`` or contains a NUL character.
+
+        Raises:
+            StoreUnavailableError: The database cannot be reached.
         """
         if value is None or not self.has(logical):
             return None
@@ -272,15 +374,51 @@ class UserRepository:
         return await self._first(db, statement, "get_by_field")
 
     async def get_by_email(self, db: AsyncSession, email: str) -> Any:
-        """Load the user with the canonical form of ``email``."""
+        """Load the user with the canonical form of ``email``.
+
+        Args:
+            db: The database session.
+            email: The email address as typed.
+
+        Returns:
+            The user row, or ``None``.
+
+        Raises:
+            StoreUnavailableError: The database cannot be reached.
+        """
         return await self.get_by_field(db, "email", email)
 
     async def get_by_username(self, db: AsyncSession, username: str) -> Any:
-        """Load the user whose username folds to the same form as ``username``."""
+        """Load the user whose username folds to the same form as ``username``.
+
+        Args:
+            db: The database session.
+            username: The username as typed.
+
+        Returns:
+            The user row, or ``None``.
+
+        Raises:
+            StoreUnavailableError: The database cannot be reached.
+        """
         return await self.get_by_field(db, "username", username)
 
     async def resolve_login(self, db: AsyncSession, identifier: str) -> Any:
-        """Try ``identifier`` against each login field in order; the first hit wins."""
+        """Find the user a login identifier names.
+
+        ``identifier`` is tried against each of ``login_fields`` in order, and the
+        first match wins.
+
+        Args:
+            db: The database session.
+            identifier: The login identifier as typed.
+
+        Returns:
+            The user row, or ``None``.
+
+        Raises:
+            StoreUnavailableError: The database cannot be reached.
+        """
         for logical in self.login_fields:
             user = await self.get_by_field(db, logical, identifier)
             if user is not None:
@@ -288,13 +426,38 @@ class UserRepository:
         return None
 
     async def get_by_oauth(self, db: AsyncSession, provider: str, provider_user_id: str) -> Any:
-        """Load the user linked to ``provider_user_id``; None without the column."""
+        """Load the user linked to an OAuth provider's account id.
+
+        Args:
+            db: The database session.
+            provider: The provider name, whose account ids live in the
+                ``{provider}_id`` column.
+            provider_user_id: The account id at the provider.
+
+        Returns:
+            The user row, or ``None`` when none is linked, ``provider_user_id`` is
+            empty, or the model has no ``{provider}_id`` column.
+
+        Raises:
+            StoreUnavailableError: The database cannot be reached.
+        """
         if not provider_user_id:
             return None
         return await self.get_by_field(db, f"{provider}_id", provider_user_id)
 
     async def username_exists(self, db: AsyncSession, username: str) -> bool:
-        """Return whether a username with the same folded form is taken."""
+        """Return whether a username with the same folded form is taken.
+
+        Args:
+            db: The database session.
+            username: The username to check.
+
+        Returns:
+            Whether a user with that username exists.
+
+        Raises:
+            StoreUnavailableError: The database cannot be reached.
+        """
         return await self.get_by_field(db, "username", username) is not None
 
     # -- writes --------------------------------------------------------------------
@@ -334,15 +497,40 @@ class UserRepository:
     async def create(self, db: AsyncSession, data: Mapping[str, Any]) -> Any:
         """Insert a user from ``data``, commit, and return the refreshed row.
 
-        Keys the model lacks are skipped. An ``IntegrityError`` (a duplicate) propagates
-        so the caller can respond with a duplicate-value error.
+        Keys the model lacks are skipped, and an email is stored in canonical form.
+
+        Args:
+            db: The database session.
+            data: Field values by logical or model attribute name.
+
+        Returns:
+            The new user row.
+
+        Raises:
+            sqlalchemy.exc.IntegrityError: A unique value is taken. It propagates so
+                the caller can respond with a duplicate-value error.
+            StoreUnavailableError: The database cannot be reached.
         """
         user = self.model(**self._attribute_values(data))
         db.add(user)
         return await self._commit(db, user, "create")
 
     async def update(self, db: AsyncSession, user: Any, data: Mapping[str, Any]) -> Any:
-        """Set each field of ``data`` the model has, commit, and return the row."""
+        """Set each field of ``data`` the model has, commit, and return the row.
+
+        Args:
+            db: The database session.
+            user: The user row.
+            data: Field values by logical or model attribute name. An email is stored
+                in canonical form.
+
+        Returns:
+            The refreshed user row.
+
+        Raises:
+            sqlalchemy.exc.IntegrityError: A unique value is taken.
+            StoreUnavailableError: The database cannot be reached.
+        """
         for attribute, value in self._attribute_values(data).items():
             setattr(user, attribute, value)
         return await self._commit(db, user, "update")
@@ -383,7 +571,18 @@ class UserRepository:
         """Add one to the user's ``token_version`` and return the refreshed row.
 
         The increment is a single SQL ``UPDATE``, so two concurrent password changes
-        both count and neither can leave an old token valid. A no-op without the column.
+        both count and neither can leave an old token valid. Nothing is written when
+        the model has no ``token_version`` column.
+
+        Args:
+            db: The database session.
+            user: The user row.
+
+        Returns:
+            ``user``, refreshed from the database.
+
+        Raises:
+            StoreUnavailableError: The database cannot be reached.
         """
         if not self.has("token_version"):
             return user
@@ -398,10 +597,22 @@ class UserRepository:
         return user
 
     async def claim_totp_step(self, db: AsyncSession, user: Any, step: int) -> bool:
-        """Record ``step`` as the last accepted TOTP step unless it is not newer.
+        """Record ``step`` as the last accepted TOTP step if it is newer.
 
         One conditional ``UPDATE`` (``totp_last_step`` null or smaller than ``step``),
         so a code can be accepted once even when two requests race with it.
+
+        Args:
+            db: The database session.
+            user: The user row.
+            step: The TOTP time step of the accepted code.
+
+        Returns:
+            Whether this call claimed the step. ``False`` when the step is not newer
+            or the model has no ``totp_last_step`` column.
+
+        Raises:
+            StoreUnavailableError: The database cannot be reached.
         """
         if not self.has("totp_last_step"):
             return False
@@ -423,8 +634,23 @@ class UserRepository:
     ) -> bool:
         """Write ``data`` only while every field of ``expected`` still has its value.
 
-        A compare-and-set in one ``UPDATE``. It returns False, writing nothing, when
-        another request changed one of the ``expected`` fields first.
+        A compare-and-set in one ``UPDATE``, then a commit.
+
+        Args:
+            db: The database session.
+            user: The user row.
+            expected: Logical field names and the values they must still hold.
+                ``None`` matches SQL ``NULL``.
+            data: Field values to write, by logical or model attribute name.
+
+        Returns:
+            Whether the row was written. ``False``, with nothing written, when another
+            request changed one of the ``expected`` fields first, or when ``data``
+            names no column of the model.
+
+        Raises:
+            ValueError: ``expected`` names a field the model lacks.
+            StoreUnavailableError: The database cannot be reached.
         """
         conditions: list[ColumnElement[bool]] = []
         for logical, value in expected.items():
@@ -438,14 +664,38 @@ class UserRepository:
         return await self._conditional_update(db, user, conditions, values, "update_if_unchanged")
 
     async def mark_recovery_verified(self, db: AsyncSession, user: Any) -> Any:
-        """Set the recovery-verified flag; a no-op without recovery or the column."""
+        """Set the recovery-verified flag and commit.
+
+        Nothing is written when recovery is disabled or the model lacks the flag.
+
+        Args:
+            db: The database session.
+            user: The user row.
+
+        Returns:
+            The user row, refreshed when it was written.
+
+        Raises:
+            StoreUnavailableError: The database cannot be reached.
+        """
         field = self.recovery_verified_field
         if field is None or not self.has(field):
             return user
         return await self.update(db, user, {field: True})
 
     async def refresh_if_expired(self, db: AsyncSession, user: Any) -> Any:
-        """Reload ``user`` when a rollback expired its attributes, then return it."""
+        """Reload ``user`` when a rollback expired its attributes.
+
+        Args:
+            db: The database session holding ``user``.
+            user: The user row.
+
+        Returns:
+            ``user``, reloaded only when it was persistent and expired.
+
+        Raises:
+            StoreUnavailableError: The database cannot be reached.
+        """
         state = sa.inspect(user)
         if not state.expired_attributes or not state.persistent:
             return user
@@ -466,6 +716,10 @@ class UserRepository:
         Args:
             db: The session holding ``user``; ``None`` finds it from the row.
             user: A row returned by authentication.
+
+        Returns:
+            The current row, or ``None`` when it was deleted. A cached row that no
+            session holds is returned as it is.
 
         Raises:
             StoreUnavailableError: The database cannot be reached.
@@ -494,28 +748,71 @@ class UserRepository:
     # -- status readers ------------------------------------------------------------
 
     def user_id(self, user: Any) -> Any:
-        """Return the user's primary key."""
+        """Return the user's primary key.
+
+        Args:
+            user: The user row.
+
+        Returns:
+            The value of the ``id`` field, or ``None`` when the model lacks it.
+        """
         return self.get(user, "id")
 
     def is_active(self, user: Any) -> bool:
-        """Return whether the account is enabled; True when the model has no flag."""
+        """Return whether the account is enabled.
+
+        Args:
+            user: The user row.
+
+        Returns:
+            The ``is_active`` flag, or ``True`` when the model has none.
+        """
         return bool(self.get(user, "is_active", True))
 
     def is_superuser(self, user: Any) -> bool:
-        """Return the administrator flag; False when the model has no flag."""
+        """Return whether the user is an administrator.
+
+        Args:
+            user: The user row.
+
+        Returns:
+            The ``is_superuser`` flag, or ``False`` when the model has none.
+        """
         return bool(self.get(user, "is_superuser", False))
 
     def email_verified(self, user: Any) -> bool:
-        """Return whether the email is proven; False when the model has no flag."""
+        """Return whether the user's email address is verified.
+
+        Args:
+            user: The user row.
+
+        Returns:
+            The ``email_verified`` flag, or ``False`` when the model has none.
+        """
         return bool(self.get(user, "email_verified", False))
 
     def recovery_verified(self, user: Any) -> bool:
-        """Return whether the recovery factor is proven; False without one."""
+        """Return whether the user's recovery factor is verified.
+
+        Args:
+            user: The user row.
+
+        Returns:
+            The flag named by ``recovery_verified_field``, or ``False`` when recovery
+            is disabled or the model has no such flag.
+        """
         field = self.recovery_verified_field
         return field is not None and bool(self.get(user, field, False))
 
     def token_version(self, user: Any) -> int:
-        """Return the credential epoch; 0 when the column is absent or null."""
+        """Return the user's credential epoch.
+
+        Args:
+            user: The user row.
+
+        Returns:
+            The ``token_version`` value, or ``0`` when the column is absent or null.
+        """
         return int(self.get(user, "token_version", 0) or 0)
 
     def to_dict(self, user: Any) -> dict[str, Any]:
@@ -523,6 +820,12 @@ class UserRepository:
 
         App columns are not included, nor the MFA secret and recovery codes, so hooks
         never receive them. The password hash is included.
+
+        Args:
+            user: The user row.
+
+        Returns:
+            The fields by logical name, as hooks receive them.
         """
         return {
             logical: self.get(user, logical)
@@ -534,8 +837,11 @@ class UserRepository:
 
     @property
     def recovery_verified_field(self) -> str | None:
-        """Return the flag proving the recovery factor: ``email_verified`` or
-        ``{factor}_verified``; None when recovery is disabled."""
+        """Logical name of the flag proving the recovery factor, if any.
+
+        It is ``email_verified`` for email recovery, ``{factor}_verified`` for another
+        factor, and ``None`` when recovery is disabled.
+        """
         if self.recovery is None:
             return None
         return "email_verified" if self.recovery == "email" else f"{self.recovery}_verified"
@@ -570,6 +876,12 @@ class UserRepository:
 
         A privileged field stays out even when listed in ``register_extra_fields``, so
         no client can register itself as an administrator or as verified.
+
+        Args:
+            data: The submitted registration fields.
+
+        Returns:
+            The fields registration may store.
         """
         return {
             key: value
@@ -578,11 +890,25 @@ class UserRepository:
         }
 
     def gated_register_fields(self, names: Iterable[str]) -> set[str]:
-        """Return which of ``names`` registration never persists."""
+        """Return which of ``names`` registration never persists.
+
+        Args:
+            names: Field names, logical or mapped.
+
+        Returns:
+            The privileged names among them.
+        """
         return {name for name in names if name in self._gated_names}
 
     def droppable_register_fields(self, names: Iterable[str]) -> set[str]:
-        """Return model columns among ``names`` that registration would drop."""
+        """Return model columns among ``names`` that registration would drop.
+
+        Args:
+            names: Field names, logical or mapped.
+
+        Returns:
+            The names that are model columns but neither allowed nor privileged.
+        """
         return {
             name
             for name in names
@@ -595,6 +921,12 @@ class UserRepository:
         ``new_user_defaults`` and ``new_user_fields`` may fill app columns only, so a
         callback cannot make a user an administrator or mark an email verified. Each
         dropped key is logged once per repository.
+
+        Args:
+            data: The server-set field values.
+
+        Returns:
+            The values whose keys are not crudauth's contract fields.
         """
         allowed: dict[str, Any] = {}
         for key, value in data.items():

@@ -30,18 +30,31 @@ class _Resolved:
 
 
 class PrincipalResolver:
-    """Runs the selected transports in order and caches the winner on ``request.state``.
+    """Run the selected transports in order and cache the winner on ``request.state``.
 
     The first transport that returns a principal wins. A transport that raises (a failed
     CSRF check, a tampered token) ends the loop, and failures are never cached, so every
     dependency that resolves again raises again.
+
+    Args:
+        runtime: The facade's shared state with the configured transports.
     """
 
     def __init__(self, runtime: AuthRuntime) -> None:
         self.runtime = runtime
 
     def select(self, names: str | Sequence[str] | None) -> tuple[Transport, ...]:
-        """Return the configured transports matching ``names``, in configured order."""
+        """Return the configured transports matching ``names``, in configured order.
+
+        Args:
+            names: One transport name, several, or ``None`` for every transport.
+
+        Returns:
+            The matching transports.
+
+        Raises:
+            ValueError: A name matches no configured transport, or none is selected.
+        """
         transports = tuple(self.runtime.transports)
         if names is None:
             return transports
@@ -66,11 +79,29 @@ class PrincipalResolver:
         update_activity: bool = True,
         open_db: Callable[[], Awaitable[AsyncSession]] | None = None,
     ) -> Principal | None:
-        """Return the principal over ``transports``, or ``None`` when anonymous.
+        """Resolve the request's principal over ``transports``.
 
-        With ``db=None`` and ``open_db``, the database session is opened only when a
-        transport needs it: a user row missing from the user cache, or a transport that
-        does not declare ``defers_database``.
+        A principal already resolved for the same transports in this request is
+        reused, after the checks its earlier resolution skipped. With ``db=None`` and
+        ``open_db``, the database session is opened only when a transport needs it: a
+        user row missing from the user cache, or a transport that does not declare
+        ``defers_database``.
+
+        Args:
+            request: The incoming request.
+            db: The request's database session, or ``None`` to open it on demand.
+            transports: The transports to try, in order.
+            enforce_csrf: Check the CSRF header of unsafe requests.
+            update_activity: Record activity on the session.
+            open_db: Opens the database session on first use while ``db`` is ``None``.
+
+        Returns:
+            The principal, or ``None`` when the request is anonymous.
+
+        Raises:
+            HTTPException: A transport found a credential that is present but invalid,
+                e.g. ``UnauthorizedException`` or ``CSRFException``.
+            StoreUnavailableError: A session, token or user store is unreachable.
         """
         cache: dict[tuple[str, ...], _Resolved] = (
             getattr(request.state, CACHE_ATTRIBUTE, None) or {}
@@ -151,7 +182,22 @@ class PrincipalResolver:
     async def resolve_outside_dependencies(
         self, request: Request, db: AsyncSession, *, update_activity: bool = False
     ) -> Principal | None:
-        """Resolve for middleware: no CSRF check, and a 401 reads as anonymous."""
+        """Resolve the principal for middleware over every configured transport.
+
+        No CSRF check runs, and a 401 reads as anonymous.
+
+        Args:
+            request: The incoming request.
+            db: The database session.
+            update_activity: Record activity on the session.
+
+        Returns:
+            The principal, or ``None`` when the request is anonymous or its
+            credential is rejected with a 401.
+
+        Raises:
+            StoreUnavailableError: A session, token or user store is unreachable.
+        """
         try:
             return await self.resolve(
                 request,
