@@ -62,8 +62,33 @@ class CookieConfig:
 class AuthRuntime:
     """Facade-owned state handed to every transport by ``bind``.
 
-    ``lockout`` is the one login-lockout policy shared by every password login;
-    ``rate_limiter`` is the counter backend behind it and behind every throttle.
+    ``CRUDAuth`` builds one and exposes it as ``auth.runtime``. Transports read it and
+    never replace it.
+
+    Attributes:
+        secret_key: The current ``SECRET_KEY``, which signs tokens and keys stores.
+        repo: The user repository.
+        hooks: The app's hooks.
+        redirect_base_url: The app's public origin, used for OAuth redirects.
+        email_service: The email and recovery flow service, when configured.
+        db_dependency: The app's FastAPI dependency yielding an ``AsyncSession``.
+        algorithm: The JWT signing algorithm.
+        cookie_config: The app-wide cookie policy.
+        rate_limiter: The counter backend behind the login lockout and every
+            throttle.
+        lockout: The one login-lockout policy shared by every password login.
+        trusted_proxy_hops: Number of reverse proxies in front of the app that
+            append to ``X-Forwarded-For``. ``0`` trusts no forwarding header.
+        redis_client: The app-wide Redis client, when configured.
+        transports: Every configured transport, in order.
+        mfa: The MFA service, when configured.
+        database_store: The app-wide database store, when configured.
+        legacy_verifiers: Checks of password hashes from an earlier system, tried
+            after the configured hasher rejects a password.
+        previous_secret_keys: Retired secret keys that still verify tokens and find
+            sessions.
+        passwords: The configured password hasher and pepper.
+        security_log: The per-user security log, when built.
     """
 
     secret_key: str
@@ -101,9 +126,23 @@ class AuthRuntime:
     ) -> Any:
         """Run the hardened credential check and return the user row.
 
-        Raises ``RateLimitException`` (429) while the lockout holds and
-        ``UnauthorizedException`` (401) for an unknown user, a wrong password or a
-        disabled account, with one identical message for all three.
+        Args:
+            db: The database session.
+            identifier: The login identifier as typed.
+            password: The password as typed.
+            request: The login request, for the client address and the hooks.
+            record_success: Clear the lockout pressure now (``True``), or only take
+                back this attempt because a second step must still succeed
+                (``False``).
+
+        Returns:
+            The user row.
+
+        Raises:
+            RateLimitException: The login lockout holds (429).
+            UnauthorizedException: An unknown user, a wrong password or a disabled
+                account (401), with one identical message for all three.
+            StoreUnavailableError: The lockout store is unreachable.
         """
         from crudauth.credentials import authenticate_password
 
@@ -112,12 +151,21 @@ class AuthRuntime:
         )
 
     async def record_login_success(self, ip: str, identifier: str) -> None:
-        """Clear the lockout pressure of a login that has now fully succeeded."""
+        """Clear the lockout pressure of a login that has now fully succeeded.
+
+        Args:
+            ip: The client IP of the login.
+            identifier: The login identifier as typed.
+        """
         if self.lockout is not None:
             await self.lockout.check_and_record(ip, identifier, success=True)
 
     def clear_cookies(self, response: Response) -> None:
-        """Expire the cookies of every configured transport."""
+        """Expire the cookies of every configured transport.
+
+        Args:
+            response: The response whose cookies are expired.
+        """
         for transport in self.transports:
             transport.clear_cookies(response)
 
@@ -129,6 +177,15 @@ class AuthContext:
     The user row is loaded at most once per context, whichever transport requests it.
     Routes that only read the principal may start with ``db=None`` and ``open_db``: the
     session is then opened only when a row is not in the user cache.
+
+    Attributes:
+        request: The incoming request.
+        db: The request's database session, or ``None`` until ``database()`` opens
+            it.
+        runtime: The facade's shared state.
+        enforce_csrf: Whether the session transport checks the CSRF header.
+        update_activity: Whether the session transport records activity.
+        open_db: Opens the database session on first use while ``db`` is ``None``.
     """
 
     request: Request
@@ -142,6 +199,7 @@ class AuthContext:
 
     @property
     def repo(self) -> UserRepository:
+        """The user repository of the runtime."""
         return self.runtime.repo
 
     async def resolve_user(self, user_id: Any) -> Any:
@@ -228,6 +286,9 @@ class AuthContext:
             transport: Name of the transport building the principal.
             scopes: Granted scopes.
             metadata: Transport-specific data kept on the principal.
+
+        Returns:
+            The principal. With ``user=None`` every flag is ``False``.
         """
         repo = self.repo
         return Principal(
@@ -274,7 +335,11 @@ class Transport(ABC):
     runtime: AuthRuntime
 
     def bind(self, runtime: AuthRuntime) -> None:
-        """Receive the facade's shared state; overrides must call the base."""
+        """Receive the facade's shared state; overrides must call the base.
+
+        Args:
+            runtime: The facade's shared state.
+        """
         self.runtime = runtime
 
     def cookie_config(self) -> CookieConfig:
@@ -301,7 +366,19 @@ class Transport(ABC):
         """
 
     async def revalidate(self, request: Request, principal: Principal, ctx: AuthContext) -> bool:
-        """Re-run the checks an earlier, weaker resolution of this request skipped."""
+        """Re-run the checks an earlier, weaker resolution of this request skipped.
+
+        The default has nothing to re-run.
+
+        Args:
+            request: The incoming request.
+            principal: The principal resolved earlier in this request.
+            ctx: Context whose ``enforce_csrf`` and ``update_activity`` name only the
+                checks still missing.
+
+        Returns:
+            Whether the principal is still valid.
+        """
         return True
 
     def contributes_routes(self) -> APIRouter | None:
@@ -319,7 +396,20 @@ class Transport(ABC):
     async def complete_login(
         self, request: Request, response: Response, user: Any, options: dict[str, Any]
     ) -> dict[str, Any]:
-        """Issue this transport's credential after a fully verified login."""
+        """Issue this transport's credential after a fully verified login.
+
+        Args:
+            request: The login request.
+            response: The response that gets any cookies.
+            user: The verified user row.
+            options: Transport-specific login options, e.g. ``remember_me``.
+
+        Returns:
+            The JSON body of the login response.
+
+        Raises:
+            NotImplementedError: The transport issues no credential at login.
+        """
         raise NotImplementedError(f"{type(self).__name__}.complete_login is not implemented")
 
     async def initialize(self) -> None:  # noqa: B027 - optional hook
