@@ -66,7 +66,13 @@ CHECK_IDS = (
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem of the deployment and how to fix it."""
+    """One problem of the deployment and how to fix it.
+
+    Attributes:
+        id: The check's id, one of ``CHECK_IDS``, as accepted by ``--skip``.
+        problem: What is wrong.
+        fix: What to change.
+    """
 
     id: str
     problem: str
@@ -251,7 +257,14 @@ def _mfa_findings(auth: CRUDAuth) -> Iterator[Finding]:
 
 
 def run_checks(ctx: CommandContext) -> list[Finding]:
-    """Run every check on the loaded app and return the findings not skipped."""
+    """Run every check on the loaded app and return the findings not skipped.
+
+    Args:
+        ctx: The loaded app, the parsed arguments and the output.
+
+    Returns:
+        The findings whose id is not in ``--skip``.
+    """
     args, auth = ctx.args, ctx.auth
     workers = args.workers if args.workers is not None else _workers_from_environment()
     findings = [
@@ -277,6 +290,14 @@ def _workers_from_environment() -> int:
 
 
 async def check_deployment(ctx: CommandContext) -> int:
+    """Run ``crudauth check``: print each finding with its fix.
+
+    Args:
+        ctx: The loaded app, the parsed arguments and the output.
+
+    Returns:
+        The exit status: 1 when any finding remains, else 0.
+    """
     findings = run_checks(ctx)
     lines: list[str] = []
     if ctx.loaded.asgi_app is None:
@@ -299,7 +320,12 @@ def add_check_command(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
 ) -> None:
-    """Add ``check`` to ``commands``."""
+    """Add ``check`` to ``commands``.
+
+    Args:
+        commands: The subcommand group of the top-level parser.
+        common: The options every command accepts.
+    """
     check = commands.add_parser(
         "check",
         parents=[common],

@@ -37,7 +37,14 @@ _SELECTORS = ("id", "email", "username")
 
 @dataclass
 class CommandContext:
-    """The loaded app, the parsed arguments and the output of one command run."""
+    """The loaded app, the parsed arguments and the output of one command run.
+
+    Attributes:
+        auth: The app's ``CRUDAuth`` object, initialized.
+        loaded: What the loader found: the module, the import path, the ASGI app.
+        args: The parsed command line.
+        out: Where the command writes its result.
+    """
 
     auth: CRUDAuth
     loaded: LoadedApp
@@ -47,14 +54,27 @@ class CommandContext:
 
 @asynccontextmanager
 async def database_session(auth: CRUDAuth) -> AsyncIterator[AsyncSession]:
-    """Open a session through the app's own ``session`` dependency."""
+    """Open a database session through the app's own ``session`` dependency.
+
+    The dependency's cleanup runs when the block exits.
+
+    Args:
+        auth: The app's ``CRUDAuth`` object.
+
+    Yields:
+        The database session.
+    """
     async with AsyncExitStack() as stack:
         db = await open_dependency(auth.session, stack)
         yield db
 
 
 def hook_context() -> HookContext:
-    """Return the hook context of an operator action: no request, ``source="cli"``."""
+    """Build the hook context of an operator action.
+
+    Returns:
+        A context without a request whose ``extra["source"]`` is ``"cli"``.
+    """
     return HookContext(extra={"source": CLI_SOURCE})
 
 
@@ -65,8 +85,17 @@ async def resolve_user(auth: CRUDAuth, db: AsyncSession, selector: str) -> Any:
     every field is tried, and a value that names two different users (a username
     that is also another user's id) is rejected instead of guessed.
 
+    Args:
+        auth: The app's ``CRUDAuth`` object.
+        db: The database session.
+        selector: The value the operator typed, with or without a prefix.
+
+    Returns:
+        The user row.
+
     Raises:
-        CommandError: no user matches, or the value is ambiguous.
+        CommandError: No user matches, or the value is ambiguous.
+        StoreUnavailableError: The database cannot be reached.
     """
     repo = auth.repo
     field, separator, value = selector.partition(":")
@@ -99,7 +128,15 @@ async def _lookup(auth: CRUDAuth, db: AsyncSession, field: str, value: str) -> A
 
 
 def user_summary(auth: CRUDAuth, user: Any) -> dict[str, Any]:
-    """Return the id, email and username of ``user``: enough to name it in output."""
+    """Return the id, email and username of ``user``: enough to name it in output.
+
+    Args:
+        auth: The app's ``CRUDAuth`` object.
+        user: The user row.
+
+    Returns:
+        ``{"id", "email", "username"}``, with ``None`` for a field the model lacks.
+    """
     repo = auth.repo
     return {
         "id": repo.user_id(user),
@@ -109,7 +146,17 @@ def user_summary(auth: CRUDAuth, user: Any) -> dict[str, Any]:
 
 
 def require_session_manager(ctx: CommandContext) -> SessionManager:
-    """Return the app's session manager, warning when its store is in process memory."""
+    """Return the app's session manager, warning when its store is in process memory.
+
+    Args:
+        ctx: The loaded app, the parsed arguments and the output.
+
+    Returns:
+        The session manager.
+
+    Raises:
+        CommandError: The app has no ``SessionTransport``.
+    """
     manager = ctx.auth.session_manager
     if manager is None:
         raise CommandError("this app has no SessionTransport, so it has no sessions to manage")

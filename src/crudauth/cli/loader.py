@@ -49,8 +49,14 @@ class AppLoadError(Exception):
 class LoadedApp:
     """The ``CRUDAuth`` object, its module, and the ASGI app found beside it.
 
-    ``lifespan_called_initialize`` is ``None`` until a lifespan has run, then records
-    whether that lifespan called ``auth.initialize()``.
+    Attributes:
+        auth: The app's ``CRUDAuth`` object.
+        module: The imported module.
+        import_path: The ``module:attribute`` path it was loaded from.
+        asgi_app: The Starlette or FastAPI app of the same module, or ``None``.
+        lifespan_called_initialize: ``None`` until a lifespan has run, then whether
+            that lifespan called ``auth.initialize()``.
+        notes: Remarks for the operator, printed before the command's output.
     """
 
     auth: CRUDAuth
@@ -93,14 +99,21 @@ def load_app(
 ) -> LoadedApp:
     """Import the module of ``import_path`` and return its ``CRUDAuth`` object.
 
-    ``import_path`` falls back to the ``CRUDAUTH_APP`` environment variable.
-    ``asgi_attribute`` names the ASGI app whose lifespan runs around commands; ``""``
-    disables the lookup.
+    Args:
+        import_path: ``module:attribute``, or ``None`` to read the ``CRUDAUTH_APP``
+            environment variable.
+        app_dir: Directory put first on ``sys.path``. Defaults to the working
+            directory.
+        asgi_attribute: Name of the ASGI app whose lifespan runs around commands.
+            ``None`` means ``app``, and ``""`` disables the lookup.
+
+    Returns:
+        The loaded app. ``asgi_app`` is set only for a Starlette or FastAPI app.
 
     Raises:
-        UsageError: no import path, a malformed one, a missing module or attribute, or
-            an attribute that is not a ``CRUDAuth``.
-        AppLoadError: importing the module raised.
+        UsageError: No import path, a malformed one, a missing directory, module or
+            attribute, or an attribute that is not a ``CRUDAuth``.
+        AppLoadError: Importing the module raised.
     """
     import_path = import_path or os.environ.get(APP_ENV_VAR) or ""
     if not import_path:
@@ -148,8 +161,14 @@ def reload_auth(loaded: LoadedApp) -> CRUDAuth | None:
     """Execute the app's module a second time and return that copy's ``CRUDAuth``.
 
     The copy is not registered in ``sys.modules``, so the loaded app is untouched. A
-    deployment check uses it to spot settings that change on every start. Returns
-    ``None`` when the module cannot be executed again.
+    deployment check uses it to spot settings that change on every start.
+
+    Args:
+        loaded: The app loaded by ``load_app``.
+
+    Returns:
+        The copy's ``CRUDAuth`` object, or ``None`` when the module cannot be executed
+        again or the attribute is no longer a ``CRUDAuth``.
     """
     spec = loaded.module.__spec__
     if spec is None or spec.loader is None:
@@ -180,7 +199,17 @@ def _spy(auth: CRUDAuth, name: str, calls: list[str]) -> Callable[[], Awaitable[
 async def running_app(loaded: LoadedApp, *, use_lifespan: bool = True) -> AsyncIterator[CRUDAuth]:
     """Run the app's lifespan (or ``auth.initialize()``) around the block.
 
-    ``auth.shutdown()`` runs on the way out when the lifespan did not call it.
+    When the lifespan skips ``auth.initialize()``, it is called here and a note is
+    added to ``loaded.notes``. ``auth.shutdown()`` runs on the way out when the
+    lifespan did not call it.
+
+    Args:
+        loaded: The app loaded by ``load_app``.
+        use_lifespan: Enter the ASGI app's lifespan when there is one. ``False`` only
+            calls ``auth.initialize()`` and ``auth.shutdown()``.
+
+    Yields:
+        The app's ``CRUDAuth`` object, initialized.
     """
     auth = loaded.auth
     asgi_app = loaded.asgi_app if use_lifespan else None

@@ -21,10 +21,17 @@ __all__ = ["add_lockout_commands", "lockout_keys"]
 
 
 def lockout_keys(ip: str | None, identifier: str | None) -> list[tuple[str, str, str]]:
-    """Return ``(subject, kind, key)`` for every lockout key of the given subjects.
+    """List every lockout key of the given subjects.
 
-    ``kind`` is ``failures``, ``lock`` or ``rounds``; with both subjects the per-pair
-    failure counter of that IP and identifier is included too.
+    Args:
+        ip: A client IP address, or ``None``. An IPv6 address covers its /64, and
+            text that is not an address is used as it is.
+        identifier: A login identifier as typed, or ``None``.
+
+    Returns:
+        ``(subject, kind, key)`` tuples, where ``kind`` is ``failures``, ``lock`` or
+        ``rounds``. With both subjects the failure counter of that IP and
+        identifier pair is included too.
     """
     subjects: list[tuple[str, str]] = []
     if ip is not None:
@@ -56,6 +63,18 @@ def _subjects(ctx: CommandContext) -> tuple[str | None, str | None]:
 
 
 async def show_lockout(ctx: CommandContext) -> int:
+    """Run ``crudauth lockout show``: print the counters, locks and rounds.
+
+    Args:
+        ctx: The loaded app, the parsed arguments and the output.
+
+    Returns:
+        The exit status, 0.
+
+    Raises:
+        CommandError: Neither ``--ip`` nor ``--identifier`` was given.
+        StoreUnavailableError: The counter store cannot be reached.
+    """
     ip, identifier = _subjects(ctx)
     backend = ctx.auth.rate_limiter
     entries: list[dict[str, Any]] = []
@@ -82,6 +101,18 @@ async def show_lockout(ctx: CommandContext) -> int:
 
 
 async def clear_lockout(ctx: CommandContext) -> int:
+    """Run ``crudauth lockout clear``: delete the counters, locks and rounds.
+
+    Args:
+        ctx: The loaded app, the parsed arguments and the output.
+
+    Returns:
+        The exit status, 0.
+
+    Raises:
+        CommandError: Neither ``--ip`` nor ``--identifier`` was given.
+        StoreUnavailableError: The counter store cannot be reached.
+    """
     ip, identifier = _subjects(ctx)
     backend = ctx.auth.rate_limiter
     cleared: list[dict[str, str]] = []
@@ -99,7 +130,12 @@ def add_lockout_commands(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
 ) -> None:
-    """Add ``lockout show|clear`` to ``commands``."""
+    """Add ``lockout show|clear`` to ``commands``.
+
+    Args:
+        commands: The subcommand group of the top-level parser.
+        common: The options every command accepts.
+    """
     lockout = commands.add_parser("lockout", help="show or lift the login lockout")
     actions = lockout.add_subparsers(dest="action", metavar="ACTION", required=True)
     for name, handler, text in (

@@ -18,7 +18,12 @@ PROGRESS_BAR_WIDTH = 30
 
 
 class CommandError(Exception):
-    """A command failed; ``exit_code`` is 1 unless the command line itself was wrong."""
+    """A command failed, with the message to print and the exit status.
+
+    Args:
+        message: What failed and what to do next.
+        exit_code: The exit status: 1, or 2 when the command line itself was wrong.
+    """
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
@@ -33,7 +38,13 @@ def _json_default(value: Any) -> Any:
 
 
 class Output:
-    """Write a command's result as text or, with ``as_json``, as one JSON document."""
+    """Write a command's result as text or, with ``as_json``, as one JSON document.
+
+    Args:
+        as_json: Print results and errors as JSON on stdout.
+        stdout: Stream for results. Defaults to ``sys.stdout``.
+        stderr: Stream for notes and text errors. Defaults to ``sys.stderr``.
+    """
 
     def __init__(
         self, *, as_json: bool = False, stdout: TextIO | None = None, stderr: TextIO | None = None
@@ -43,7 +54,13 @@ class Output:
         self.stderr = stderr or sys.stderr
 
     def result(self, data: Any, text: str | Iterable[str]) -> None:
-        """Print ``data`` as JSON, or ``text`` (a string or lines) for people."""
+        """Print ``data`` as JSON, or ``text`` for people.
+
+        Args:
+            data: The result as JSON-ready data. Datetimes become ISO 8601 strings and
+                other unknown values their ``str``.
+            text: The result for people, as one string or as lines.
+        """
         if self.as_json:
             print(json.dumps(data, default=_json_default, indent=2), file=self.stdout)
             return
@@ -52,24 +69,47 @@ class Output:
             print(line, file=self.stdout)
 
     def error(self, message: str) -> None:
-        """Report a failure: a JSON ``error`` object, or ``error: ...`` on stderr."""
+        """Report a failure: a JSON ``error`` object, or ``error: ...`` on stderr.
+
+        Args:
+            message: What failed.
+        """
         if self.as_json:
             print(json.dumps({"error": message}), file=self.stdout)
         else:
             print(f"error: {message}", file=self.stderr)
 
     def note(self, message: str) -> None:
-        """Print a remark for people on stderr, so JSON on stdout stays parseable."""
+        """Print a remark for people on stderr, so JSON on stdout stays parseable.
+
+        Args:
+            message: The remark.
+        """
         print(f"note: {message}", file=self.stderr)
 
     def progress(self, label: str, total: int) -> Progress:
-        """Return a progress bar on a terminal, or a silent counter otherwise."""
+        """Return a progress bar on a terminal, or a silent counter otherwise.
+
+        Args:
+            label: Text shown before the bar.
+            total: Number of steps.
+
+        Returns:
+            The progress bar, drawn on stdout only when it is a terminal and the
+            output is not JSON.
+        """
         interactive = not self.as_json and self.stdout.isatty()
         return Progress(label, total, self.stdout if interactive else None)
 
 
 class Progress:
-    """A one-line progress bar redrawn in place; silent without a stream."""
+    """A one-line progress bar redrawn in place.
+
+    Args:
+        label: Text shown before the bar.
+        total: Number of steps. A negative total counts as 0.
+        stream: Where the bar is drawn, or ``None`` to draw nothing.
+    """
 
     def __init__(self, label: str, total: int, stream: TextIO | None) -> None:
         self.label = label
@@ -79,10 +119,16 @@ class Progress:
         self._draw()
 
     def advance(self, steps: int = 1) -> None:
+        """Count ``steps`` more steps, up to the total, and redraw.
+
+        Args:
+            steps: Steps completed since the last call.
+        """
         self.done = min(self.done + steps, self.total)
         self._draw()
 
     def finish(self) -> None:
+        """Draw the bar full and end its line."""
         self.done = self.total
         self._draw()
         if self.stream is not None:
@@ -100,7 +146,15 @@ class Progress:
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
-    """Lay ``rows`` out in left-aligned columns under ``headers``."""
+    """Lay ``rows`` out in left-aligned columns under ``headers``.
+
+    Args:
+        headers: Column titles.
+        rows: Rows with one value per column; each value is shown as its ``str``.
+
+    Returns:
+        The header line followed by one line per row, without trailing spaces.
+    """
     cells = [[str(value) for value in row] for row in rows]
     widths = [len(header) for header in headers]
     for row in cells:

@@ -80,7 +80,15 @@ def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the ``crudauth`` argument parser with every command."""
+    """Build the ``crudauth`` argument parser with every command.
+
+    The common options (``--auth``, ``--app-dir``, ``--asgi-app``, ``--no-lifespan``,
+    ``--json``) are accepted before or after the command name. Each command sets a
+    ``handler`` default that ``main`` awaits.
+
+    Returns:
+        The parser.
+    """
     parser = argparse.ArgumentParser(
         prog=PROGRAM,
         parents=[_common_options(suppress=False)],
@@ -118,7 +126,23 @@ def _configure_logging() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``crudauth`` command line and return its exit status."""
+    """Run the ``crudauth`` command line and return its exit status.
+
+    Expected failures are printed instead of raised. A usage error gives 2. A failed
+    command, an app that cannot be imported or an unreachable store gives 1, and an
+    interrupt gives 130.
+
+    Args:
+        argv: The arguments after the program name; ``None`` reads ``sys.argv``.
+
+    Returns:
+        The exit status.
+
+    Example:
+        ```python
+        status = main(["--auth", "myapp.main:auth", "--json", "users", "show", "alice"])
+        ```
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

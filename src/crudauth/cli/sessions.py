@@ -27,6 +27,18 @@ __all__ = ["add_sessions_commands"]
 
 
 async def list_sessions(ctx: CommandContext) -> int:
+    """Run ``crudauth sessions list``: print a user's live browser sessions.
+
+    Args:
+        ctx: The loaded app, the parsed arguments and the output.
+
+    Returns:
+        The exit status, 0.
+
+    Raises:
+        CommandError: The app has no session transport, or no single user matches.
+        StoreUnavailableError: The database or the session store cannot be reached.
+    """
     auth = ctx.auth
     manager = require_session_manager(ctx)
     async with database_session(auth) as db:
@@ -53,6 +65,23 @@ async def list_sessions(ctx: CommandContext) -> int:
 
 
 async def revoke_sessions(ctx: CommandContext) -> int:
+    """Run ``crudauth sessions revoke``: end one session, or every credential.
+
+    With ``--all`` the user's ``token_version`` is bumped and every session and token
+    family ends. Otherwise the session with the given handle ends.
+
+    Args:
+        ctx: The loaded app, the parsed arguments and the output.
+
+    Returns:
+        The exit status, 0.
+
+    Raises:
+        CommandError: Both or neither of a handle and ``--all`` were given, the app
+            has no session transport, no single user matches, or the user has no live
+            session with that handle.
+        StoreUnavailableError: The database or a store cannot be reached.
+    """
     args, auth = ctx.args, ctx.auth
     if args.all == (args.handle is not None):
         raise CommandError("give either a session HANDLE or --all", exit_code=2)
@@ -99,7 +128,12 @@ def add_sessions_commands(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
 ) -> None:
-    """Add ``sessions list|revoke`` to ``commands``."""
+    """Add ``sessions list|revoke`` to ``commands``.
+
+    Args:
+        commands: The subcommand group of the top-level parser.
+        common: The options every command accepts.
+    """
     sessions = commands.add_parser("sessions", help="list and revoke a user's sessions")
     actions = sessions.add_subparsers(dest="action", metavar="ACTION", required=True)
 

@@ -59,8 +59,15 @@ async def prune_redis_index(store: RedisSessionStorage[Any], index_key: str) -> 
     """Remove the entries of one per-user index whose record has expired.
 
     The records are watched while they are checked, so a record written between the
-    check and the removal aborts the batch instead of losing its index entry. Returns
-    the number of entries removed.
+    check and the removal aborts the batch instead of losing its index entry. An
+    aborted batch is left for the next purge.
+
+    Args:
+        store: The Redis store the index belongs to.
+        index_key: The full Redis key of the index set.
+
+    Returns:
+        The number of entries removed.
     """
     from redis.exceptions import WatchError
 
@@ -93,6 +100,20 @@ async def prune_redis_index(store: RedisSessionStorage[Any], index_key: str) -> 
 
 
 async def purge_expired(ctx: CommandContext) -> int:
+    """Run ``crudauth store purge-expired`` over every store of the app.
+
+    Expired database rows are deleted, stale entries of Redis per-user indexes are
+    removed, and sessions past their idle or absolute timeout are ended.
+
+    Args:
+        ctx: The loaded app, the parsed arguments and the output.
+
+    Returns:
+        The exit status, 0.
+
+    Raises:
+        StoreUnavailableError: A store cannot be reached.
+    """
     stores = _stores(ctx)
     databases = _database_stores(ctx, stores)
     redis_stores = [store for store in stores if isinstance(store, RedisSessionStorage)]
@@ -146,7 +167,12 @@ def add_store_commands(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
 ) -> None:
-    """Add ``store purge-expired`` to ``commands``."""
+    """Add ``store purge-expired`` to ``commands``.
+
+    Args:
+        commands: The subcommand group of the top-level parser.
+        common: The options every command accepts.
+    """
     store = commands.add_parser("store", help="maintain the session and counter stores")
     actions = store.add_subparsers(dest="action", metavar="ACTION", required=True)
     purge = actions.add_parser(

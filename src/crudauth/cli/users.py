@@ -36,8 +36,15 @@ USER_HELP = "user id, email or username (prefix id:, email: or username: to pick
 def read_password(from_stdin: bool) -> str:
     """Read a new password from stdin or from a prompt typed twice.
 
+    Args:
+        from_stdin: Read the first line of stdin, without its line ending, instead of
+            prompting.
+
+    Returns:
+        The password.
+
     Raises:
-        CommandError: empty input, a mismatch, or no terminal to prompt on.
+        CommandError: Empty input, a mismatch, or no terminal to prompt on.
     """
     if from_stdin:
         password = sys.stdin.readline()
@@ -63,6 +70,22 @@ async def _enforce_policy(ctx: CommandContext, password: str, context: PasswordC
 
 
 async def create_user(ctx: CommandContext) -> int:
+    """Run ``crudauth users create``: insert a user and fire ``on_after_register``.
+
+    The values get the checks of ``POST /register`` and the password policy, and
+    ``new_user_defaults`` apply.
+
+    Args:
+        ctx: The loaded app, the parsed arguments and the output.
+
+    Returns:
+        The exit status, 0.
+
+    Raises:
+        CommandError: A login field is missing, a value or the password is invalid,
+            or a user with the same unique value exists.
+        StoreUnavailableError: The database cannot be reached.
+    """
     args, auth, repo = ctx.args, ctx.auth, ctx.auth.repo
     values: dict[str, Any] = {}
     for field in ("email", "username"):
@@ -115,6 +138,21 @@ async def create_user(ctx: CommandContext) -> int:
 
 
 async def set_password(ctx: CommandContext) -> int:
+    """Run ``crudauth users set-password``: set a password and end every credential.
+
+    The user's ``token_version`` is bumped, every session and token family ends, and
+    ``on_after_password_reset`` fires.
+
+    Args:
+        ctx: The loaded app, the parsed arguments and the output.
+
+    Returns:
+        The exit status, 0.
+
+    Raises:
+        CommandError: No single user matches, or the password fails the policy.
+        StoreUnavailableError: The database or a store cannot be reached.
+    """
     auth, repo = ctx.auth, ctx.auth.repo
     async with database_session(auth) as db:
         user = await resolve_user(auth, db, ctx.args.user)
@@ -138,6 +176,23 @@ async def set_password(ctx: CommandContext) -> int:
 
 
 async def set_active(ctx: CommandContext, active: bool) -> int:
+    """Run ``crudauth users activate`` or ``deactivate``.
+
+    Deactivating also bumps the user's ``token_version`` and ends every session and
+    token family, so the account stops at once.
+
+    Args:
+        ctx: The loaded app, the parsed arguments and the output.
+        active: The new value of ``is_active``.
+
+    Returns:
+        The exit status, 0.
+
+    Raises:
+        CommandError: The model has no ``is_active`` column, or no single user
+            matches.
+        StoreUnavailableError: The database or a store cannot be reached.
+    """
     auth, repo = ctx.auth, ctx.auth.repo
     if not repo.has("is_active"):
         raise CommandError("the user model has no is_active column")
@@ -161,6 +216,20 @@ async def set_active(ctx: CommandContext, active: bool) -> int:
 
 
 async def show_user(ctx: CommandContext) -> int:
+    """Run ``crudauth users show``: print a user's flags and session count.
+
+    No secret is printed: only whether a usable password exists.
+
+    Args:
+        ctx: The loaded app, the parsed arguments and the output.
+
+    Returns:
+        The exit status, 0.
+
+    Raises:
+        CommandError: No single user matches.
+        StoreUnavailableError: The database or the session store cannot be reached.
+    """
     auth, repo = ctx.auth, ctx.auth.repo
     async with database_session(auth) as db:
         user = await resolve_user(auth, db, ctx.args.user)
@@ -218,7 +287,12 @@ def add_users_commands(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
 ) -> None:
-    """Add ``users create|set-password|deactivate|activate|show`` to ``commands``."""
+    """Add ``users create|set-password|deactivate|activate|show`` to ``commands``.
+
+    Args:
+        commands: The subcommand group of the top-level parser.
+        common: The options every command accepts.
+    """
     users = commands.add_parser("users", help="create and manage user accounts")
     actions = users.add_subparsers(dest="action", metavar="ACTION", required=True)
 
