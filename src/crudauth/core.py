@@ -62,8 +62,7 @@ class CookieConfig:
 class AuthRuntime:
     """Facade-owned state handed to every transport by ``bind``.
 
-    ``CRUDAuth`` builds one and exposes it as ``auth.runtime``. Transports read it and
-    never replace it.
+    ``CRUDAuth`` builds one and exposes it as ``auth.runtime``.
 
     Attributes:
         secret_key: The current ``SECRET_KEY``, which signs tokens and keys stores.
