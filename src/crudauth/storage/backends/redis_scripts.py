@@ -11,6 +11,8 @@ __all__ = ["TAKE_USER_VALUES"]
 # str(record.user_id) in Python: an integer compares by its digits, read from the raw
 # JSON so that ids past 2^53 keep every digit. A value owned by anyone else stays
 # stored and listed, so a stale index entry can never end another user's value.
+# NOTE: an owner that is neither a string nor an integer (a float, a boolean) never
+# matches here, so such values stay stored.
 TAKE_USER_VALUES = """
 local function owner_of(raw)
   local digits = string.match(raw, '^{"user_id":(-?%d+)[,}]')
