@@ -104,10 +104,11 @@ class CRUDAuth:
     Every other keyword is optional and documented in the guides. Construction validates
     the configuration against the model and raises ``ValueError`` naming the setting.
 
-    Example::
-
+    Example:
+        ```python
         auth = CRUDAuth(session=get_db, user_model=User, SECRET_KEY=settings.secret)
         app.include_router(auth.router)
+        ```
     """
 
     def __init__(
