@@ -30,6 +30,8 @@ __all__ = ["build_credential_tracking", "end_user_credentials", "token_families_
 
 MEMORY_FAMILY_STORE = "token-family store"
 MEMORY_SECURITY_LOG = "security log"
+# Handles kept in one security-log event about ended sessions or token families.
+MAX_LOGGED_HANDLES = 50
 
 
 def build_credential_tracking(auth: CRUDAuth, config: SecurityLogConfig | None) -> SecurityLog:
@@ -72,10 +74,16 @@ def _session_listener(runtime: AuthRuntime) -> Any:
             runtime,
             user_id,
             SecurityEventType.SESSION_ENDED,
-            detail={"handles": handles, "count": len(handles), "reason": reason},
+            detail=_ended_detail(handles, reason),
         )
 
     return on_session_ended
+
+
+def _ended_detail(handles: list[str], reason: str) -> dict[str, Any]:
+    # The user's log is rewritten on every event, so a sign-out of hundreds of devices
+    # keeps the first handles and the full count rather than every handle.
+    return {"handles": handles[:MAX_LOGGED_HANDLES], "count": len(handles), "reason": reason}
 
 
 def token_families_of(runtime: AuthRuntime) -> list[BearerTransport]:
@@ -137,7 +145,7 @@ async def end_user_credentials(
             user_id,
             SecurityEventType.TOKEN_FAMILY_ENDED,
             request=request,
-            detail={"handles": handles, "count": len(handles), "reason": reason},
+            detail=_ended_detail(handles, reason),
         )
     return ended + len(handles)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from crudauth.revocation import MAX_LOGGED_HANDLES
 from crudauth.transports.session.constants import (
     CSRF_TOKEN_ID_META_KEY,
     REASON_TIMEOUT,
@@ -107,3 +108,22 @@ async def test_sign_out_reports_expired_as_timeout(
             newest.setdefault(event.detail["reason"], event.detail["handles"])
     assert newest[REASON_TIMEOUT] == [manager.keys.handle_for_key(keys[0])]
     assert newest[REASON_USER_REVOKED_ALL] == [manager.keys.handle_for_key(keys[1])]
+
+
+async def test_sign_out_logs_capped_handles(production_app: Any) -> None:
+    test_app = await production_app(transport_kwargs={"max_sessions_per_user": 100})
+    alice = await test_app.create_user()
+    manager = test_app.auth.sessions
+    await own_sessions(manager, alice, MAX_LOGGED_HANDLES + 3)
+
+    async with test_app.client() as client:
+        await login(client)
+        response = await client.post("/logout-all", headers=csrf_headers(client))
+    assert response.status_code == 200, response.text
+
+    events = await test_app.auth.security_events(alice.id, limit=50)
+    ended = next(event for event in events if event.type == "session_ended")
+    # The event stays small however many sessions end, and still says how many did:
+    # the seeded ones and the caller's own.
+    assert ended.detail["count"] == MAX_LOGGED_HANDLES + 4
+    assert len(ended.detail["handles"]) == MAX_LOGGED_HANDLES
