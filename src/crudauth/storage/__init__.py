@@ -39,11 +39,44 @@ def get_session_storage(
     database: DatabaseStore | None = None,
     **kwargs: Any,
 ) -> AbstractSessionStorage[Any]:
-    """Build a store by name: ``"memory"`` (also empty), ``"redis"`` or ``"database"``.
+    """Build a session store from a backend name.
 
-    ``redis`` uses ``client`` when given (borrowed) or a client built from ``redis_url``
-    (owned); extra keyword arguments go to ``RedisSessionStorage``. ``database`` needs a
-    ``DatabaseStore`` in ``database``.
+    The name is compared case-insensitively. ``"memory"`` builds a
+    ``MemorySessionStorage``, ``"redis"`` a ``RedisSessionStorage`` and ``"database"``
+    a ``DatabaseSessionStorage`` over the tables of ``database``.
+
+    Args:
+        backend: ``"memory"``, ``"redis"`` or ``"database"``. ``None`` or an empty
+            string means ``"memory"``.
+        prefix: Text put before every id to form the storage key.
+        expiration: Default TTL of a value in seconds.
+        redis_url: URL of the Redis server when ``client`` is not given. The store
+            then owns the client it builds and closes it in ``close``. ``None`` uses
+            ``redis://localhost:6379/0``.
+        client: A Redis client the caller owns and closes. It takes precedence over
+            ``redis_url``.
+        database: The ``DatabaseStore`` whose store table stores the values. It is
+            required for ``"database"``.
+        **kwargs: Passed to ``RedisSessionStorage``, which ignores them. The other
+            backends do not receive them.
+
+    Returns:
+        The new store.
+
+    Raises:
+        ValueError: ``backend`` is not one of the three names, or it is
+            ``"database"`` and ``database`` is ``None``.
+        ImportError: ``backend`` is ``"redis"``, no ``client`` is given and the
+            ``redis`` package is not installed.
+
+    Example:
+        ```python
+        from crudauth.storage import get_session_storage
+
+        store = get_session_storage(
+            "redis", prefix="myapp:session:", redis_url="redis://localhost:6379/1"
+        )
+        ```
     """
     name = (backend or BACKEND_MEMORY).lower()
     if name == BACKEND_MEMORY:

@@ -92,6 +92,11 @@ def on_conflict_update(
 
 
 def is_retryable(exc: DBAPIError) -> bool:
+    """Return whether ``exc`` is a deadlock, lock timeout or serialization failure.
+
+    Recognises PostgreSQL SQLSTATE 40001 and 40P01, MySQL errors 1205 and 1213, and
+    SQLite's "database is locked".
+    """
     original = exc.orig
     for candidate in (original, getattr(original, "__cause__", None)):
         if getattr(candidate, "sqlstate", None) in POSTGRESQL_RETRYABLE_STATES:
@@ -103,6 +108,7 @@ def is_retryable(exc: DBAPIError) -> bool:
 
 
 def glob_prefix(pattern: str) -> str:
+    """Return the text of ``pattern`` before its first ``*``, ``?`` or ``[``."""
     for index, character in enumerate(pattern):
         if character in GLOB_CHARACTERS:
             return pattern[:index]

@@ -93,11 +93,35 @@ STORE_NAME = "database store"
 class DatabaseStore:
     """The tables and connection holding crudauth's server-side state in SQL.
 
-    ``sessions`` is an ``async_sessionmaker`` or an ``AsyncEngine``; it may point at a
-    different database than the application's. Tables are declared on ``metadata``
-    (or a fresh ``MetaData``) so Alembic can generate them. Every ``purge_every``
-    counted writes, expired rows are deleted in batches of ``purge_batch_size``;
-    ``purge_every=0`` leaves purging to ``purge_expired()``.
+    Pass one to ``CRUDAuth(database_store=...)`` to keep sessions, CSRF tokens and the
+    rate-limit counters in SQL. The store table holds values (``storage()``) and the
+    counter table holds counters (``rate_limiter()``). Both are declared on
+    ``metadata`` so Alembic can generate them, and ``create_tables()`` creates them
+    directly. Each operation runs in its own short transaction, separate from the
+    application's request session.
+
+    Args:
+        sessions: An ``async_sessionmaker`` or an ``AsyncEngine`` (wrapped in a
+            sessionmaker with ``expire_on_commit=False``). It may point at another
+            database than the application's.
+        metadata: The ``MetaData`` to declare the tables on. ``None`` uses a new one.
+        store_table: Name of the table of stored values.
+        counter_table: Name of the table of counters.
+        purge_every: Counted writes between two purges of expired rows. ``0`` turns
+            the automatic purge off and leaves it to ``purge_expired()``.
+        purge_batch_size: Rows deleted per purge transaction.
+
+    Raises:
+        ValueError: The two table names are equal, ``purge_every`` is negative or
+            ``purge_batch_size`` is below 1.
+
+    Example:
+        ```python
+        from crudauth import CRUDAuth, DatabaseStore
+
+        store = DatabaseStore(engine)
+        auth = CRUDAuth(..., database_store=store)
+        ```
     """
 
     def __init__(
@@ -149,17 +173,42 @@ class DatabaseStore:
     def storage(
         self, prefix: str = DEFAULT_STORAGE_PREFIX, expiration: int = DEFAULT_SESSION_TTL_SECONDS
     ) -> DatabaseSessionStorage[Any]:
-        """Return a session store over the store table."""
+        """Build a session store over the store table.
+
+        Stores built with different prefixes share the table without sharing keys.
+
+        Args:
+            prefix: Text put before every id to form the storage key.
+            expiration: Default TTL of a value in seconds.
+
+        Returns:
+            The new ``DatabaseSessionStorage``.
+        """
         return DatabaseSessionStorage(self, prefix=prefix, expiration=expiration)
 
     def rate_limiter(self, prefix: str = "") -> DatabaseRateLimiterBackend:
-        """Return a rate limiter over the counter table."""
+        """Build a rate-limiter backend over the counter table.
+
+        Args:
+            prefix: Text put before every counter key.
+
+        Returns:
+            The new ``DatabaseRateLimiterBackend``.
+        """
         from crudauth.ratelimit.backends.database import DatabaseRateLimiterBackend
 
         return DatabaseRateLimiterBackend(self, prefix=prefix)
 
     async def create_tables(self) -> None:
-        """Create both tables when missing; production deployments use migrations."""
+        """Create both tables when they are missing, leaving existing tables unaltered.
+
+        Meant for development and tests. Production deployments generate the tables
+        with migrations from ``metadata``.
+
+        Raises:
+            ValueError: The sessionmaker is not bound to an ``AsyncEngine``.
+            StoreUnavailableError: The database failed.
+        """
         engine = self.sessions.kw.get("bind")
         if not isinstance(engine, AsyncEngine):
             raise ValueError("DatabaseStore.create_tables needs a sessionmaker bound to an engine")
@@ -174,9 +223,22 @@ class DatabaseStore:
     async def run(self, work: Callable[[AsyncSession], Awaitable[R]], *, write: bool = True) -> R:
         """Run ``work`` in its own session, committing when ``write`` is true.
 
-        Deadlocks, lock timeouts and serialization failures are retried up to five
-        attempts with short jittered sleeps; integrity errors are never retried and
-        pass through. Any other database failure raises ``StoreUnavailableError``.
+        Deadlocks, lock timeouts, serialization failures and SQLite's "database is
+        locked" are retried, five attempts in all, with jittered sleeps of 5 to 20 ms
+        times the attempt number. ``work`` may therefore run more than once.
+
+        Args:
+            work: Receives the session and returns the result.
+            write: Commit after ``work``. ``False`` closes the session without a
+                commit, for reads.
+
+        Returns:
+            What ``work`` returned.
+
+        Raises:
+            sqlalchemy.exc.IntegrityError: A constraint failed. It is never retried.
+            StoreUnavailableError: Any other database failure, or a retryable one on
+                the last attempt.
         """
         attempt = 1
         while True:
@@ -198,7 +260,11 @@ class DatabaseStore:
                 raise _unavailable(exc) from exc
 
     async def note_write(self) -> None:
-        """Count one write and purge expired rows every ``purge_every`` writes."""
+        """Count one write and purge expired rows every ``purge_every`` writes.
+
+        A purge deletes at most ``purge_every`` expired rows per table. Its failure is
+        logged and never raised, so the write that triggered it still succeeds.
+        """
         if self.purge_every == 0:
             return
         self._writes += 1
@@ -211,7 +277,18 @@ class DatabaseStore:
             logger.error("%s purge of expired rows failed (%s)", STORE_NAME, type(exc).__name__)
 
     async def purge_expired(self, batch_size: int | None = None) -> int:
-        """Delete every expired row of both tables; return how many were deleted."""
+        """Delete every expired row of both tables, one transaction per batch.
+
+        Args:
+            batch_size: Rows deleted per transaction. ``None`` uses
+                ``purge_batch_size``.
+
+        Returns:
+            How many rows were deleted.
+
+        Raises:
+            StoreUnavailableError: The database failed.
+        """
         return await self._purge(limit=None, batch_size=batch_size or self.purge_batch_size)
 
     async def _purge(self, *, limit: int | None, batch_size: int) -> int:
@@ -259,7 +336,20 @@ class DatabaseSessionStorage(AbstractSessionStorage[T]):
     Expired rows read as absent everywhere. ``modify`` is compare-and-set on the
     ``version`` column, and ``set_if_absent`` and ``get_and_delete`` rely on the
     primary key and on ``DELETE ... RETURNING``, so concurrent callers across workers
-    keep the contracts of the port.
+    keep the contracts of the port. Each call runs in its own transaction through
+    ``DatabaseStore.run``, so database failures raise ``StoreUnavailableError``.
+    Build one with ``DatabaseStore.storage()``.
+
+    Args:
+        database: The ``DatabaseStore`` whose store table stores the values.
+        prefix: Text put before every id to form the storage key.
+        expiration: Default TTL of a value in seconds.
+
+    Example:
+        ```python
+        store = DatabaseStore(engine)
+        tokens = store.storage(prefix="myapp:token:", expiration=3600)
+        ```
     """
 
     def __init__(
@@ -287,6 +377,7 @@ class DatabaseSessionStorage(AbstractSessionStorage[T]):
     async def create(
         self, data: T, session_id: str | None = None, expiration: int | None = None
     ) -> str:
+        """Upsert the row in one transaction, stamping the owner in ``user_id``."""
         session_id = session_id or self.generate_session_id()
         table = self.table
         values = {
@@ -312,6 +403,7 @@ class DatabaseSessionStorage(AbstractSessionStorage[T]):
         return session_id
 
     async def get(self, session_id: str, model_class: type[M]) -> M | None:
+        """Read the live row with one SELECT."""
         table = self.table
         query = select(table.c.value).where(
             table.c.key == self._row_key(session_id), _live(table, now_ms())
@@ -324,6 +416,7 @@ class DatabaseSessionStorage(AbstractSessionStorage[T]):
         return None if raw is None else model_class.model_validate_json(raw)
 
     async def get_many(self, session_ids: Sequence[str], model_class: type[M]) -> list[M | None]:
+        """Read every live row with one SELECT ... IN, and none for an empty list."""
         if not session_ids:
             return []
         table = self.table
@@ -348,6 +441,7 @@ class DatabaseSessionStorage(AbstractSessionStorage[T]):
         reset_expiration: bool = True,
         expiration: int | None = None,
     ) -> bool:
+        """Overwrite the live row and its owner with one UPDATE."""
         table = self.table
         changes: dict[str, Any] = {
             "value": data.model_dump_json(),
@@ -378,6 +472,12 @@ class DatabaseSessionStorage(AbstractSessionStorage[T]):
         reset_expiration: bool = True,
         expiration: int | None = None,
     ) -> M | None:
+        """Change the value with compare-and-set on the ``version`` column.
+
+        Each attempt reads in one transaction and writes in another, whose UPDATE
+        matches only the version it read. A concurrent change makes it miss and the
+        change runs again, up to 50 attempts before ``RuntimeError``.
+        """
         table = self.table
         key = self._row_key(session_id)
         for _attempt in range(DATABASE_MODIFY_MAX_ATTEMPTS):
@@ -413,9 +513,11 @@ class DatabaseSessionStorage(AbstractSessionStorage[T]):
         )
 
     async def delete(self, session_id: str, user_id: Any = None) -> bool:
+        """Delete the row as ``delete_many`` does, without needing ``user_id``."""
         return await self.delete_many([session_id]) > 0
 
     async def delete_many(self, session_ids: Sequence[str], user_id: Any = None) -> int:
+        """Delete the rows in one transaction, counting only the live ones."""
         if not session_ids:
             return 0
         table = self.table
@@ -432,6 +534,7 @@ class DatabaseSessionStorage(AbstractSessionStorage[T]):
         return await self.database.run(work)
 
     async def extend(self, session_id: str, expiration: int | None = None) -> bool:
+        """Move the expiry of the live row with one UPDATE."""
         table = self.table
         statement = (
             update(table)
@@ -441,6 +544,7 @@ class DatabaseSessionStorage(AbstractSessionStorage[T]):
         return await self._changed(statement)
 
     async def exists(self, session_id: str) -> bool:
+        """Look up the live row with one SELECT."""
         table = self.table
         query = select(table.c.key).where(
             table.c.key == self._row_key(session_id), _live(table, now_ms())
@@ -452,6 +556,12 @@ class DatabaseSessionStorage(AbstractSessionStorage[T]):
         return await self.database.run(work, write=False)
 
     async def set_if_absent(self, session_id: str, data: T, expiration: int | None = None) -> bool:
+        """Claim the key through the primary key, in one transaction.
+
+        An expired row is deleted first. The insert then does nothing on a conflict
+        (``INSERT IGNORE`` on MySQL and MariaDB), so exactly one concurrent claim
+        inserts its row.
+        """
         table = self.table
         key = self._row_key(session_id)
         values = {
@@ -485,6 +595,11 @@ class DatabaseSessionStorage(AbstractSessionStorage[T]):
         return claimed
 
     async def get_and_delete(self, session_id: str, model_class: type[M]) -> M | None:
+        """Read and delete in one transaction, so only one caller gets the value.
+
+        Uses ``DELETE ... RETURNING`` where the dialect has it. Elsewhere (MySQL) it
+        reads the row, then deletes it only at the version it read.
+        """
         table = self.table
         key = self._row_key(session_id)
 
@@ -517,6 +632,7 @@ class DatabaseSessionStorage(AbstractSessionStorage[T]):
         return None if raw is None else model_class.model_validate_json(raw)
 
     async def get_user_sessions(self, user_id: Any) -> list[str]:
+        """Select the live rows under this prefix whose ``user_id`` column matches."""
         table = self.table
         query = select(table.c.key).where(
             table.c.user_id == str(user_id),
@@ -547,9 +663,17 @@ class DatabaseSessionStorage(AbstractSessionStorage[T]):
         return [key for key in candidates if fnmatch.fnmatchcase(key, pattern)]
 
     async def scan_keys(self, match: str | None = None) -> list[str]:
+        """Select live keys by the glob's literal head, then match the whole glob.
+
+        A key longer than 255 characters is returned in its stored, shortened form.
+        """
         return await self._matching_keys(f"{self.prefix}*" if match is None else match)
 
     async def delete_pattern(self, pattern: str) -> int:
+        """Delete the matching live keys in transactions of ``purge_batch_size`` keys.
+
+        The keys are selected first, so the whole call is not atomic.
+        """
         keys = await self._matching_keys(f"{pattern}*")
         table = self.table
         removed = 0

@@ -18,7 +18,21 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
 
     No call awaits anything, so the base class's ``set_if_absent``, ``get_and_delete``
     and ``modify`` are atomic here. Values are invisible to other processes, so this
-    store is never suitable for more than one worker.
+    store is never suitable for more than one worker. Expired values are dropped when
+    they are read and by a sweep of the whole store every 256 writes. Expiry follows
+    the wall clock (``time.time()``).
+
+    Args:
+        prefix: Text put before every id to form the storage key.
+        expiration: Default TTL of a value in seconds.
+        **_: Ignored, so the backends can be built with the same keyword arguments.
+
+    Example:
+        ```python
+        from crudauth.storage import MemorySessionStorage
+
+        store = MemorySessionStorage(prefix="test:session:", expiration=600)
+        ```
     """
 
     def __init__(
@@ -92,6 +106,7 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
     async def create(
         self, data: T, session_id: str | None = None, expiration: int | None = None
     ) -> str:
+        """Store the value and list it in its owner's index."""
         session_id = session_id or self.generate_session_id()
         key = self.get_key(session_id)
         ttl = self.expiration if expiration is None else expiration
@@ -102,6 +117,7 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
         return session_id
 
     async def get(self, session_id: str, model_class: type[M]) -> M | None:
+        """Read the value, dropping it first when it has expired."""
         key = self.get_key(session_id)
         if not self._is_live(key):
             return None
@@ -114,6 +130,7 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
         reset_expiration: bool = True,
         expiration: int | None = None,
     ) -> bool:
+        """Overwrite a live value and move it to the index of its new owner."""
         key = self.get_key(session_id)
         now = self._now()
         if not self._is_live(key, now):
@@ -126,12 +143,14 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
         return True
 
     async def delete(self, session_id: str, user_id: Any = None) -> bool:
+        """Remove the value and its index entry, without needing ``user_id``."""
         key = self.get_key(session_id)
         live = self._is_live(key)
         self._drop(key)
         return live
 
     async def extend(self, session_id: str, expiration: int | None = None) -> bool:
+        """Restart the TTL of a live value."""
         key = self.get_key(session_id)
         now = self._now()
         if not self._is_live(key, now):
@@ -141,9 +160,11 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
         return True
 
     async def exists(self, session_id: str) -> bool:
+        """Return whether a live value exists, dropping an expired one."""
         return self._is_live(self.get_key(session_id))
 
     async def get_user_sessions(self, user_id: Any) -> list[str]:
+        """Return the owner's live ids, dropping the expired values it finds."""
         ids = self._user_index.get(str(user_id))
         if not ids:
             return []
@@ -153,6 +174,7 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
         ]
 
     async def remove_from_user_index(self, user_id: Any, session_id: str) -> None:
+        """Unlist the id from the owner's index, leaving the value stored."""
         key = self.get_key(session_id)
         owner = str(user_id)
         if self._owners.get(key) == owner:
@@ -160,6 +182,7 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
         self._drop_index_entry(owner, key)
 
     async def scan_keys(self, match: str | None = None) -> list[str]:
+        """Match every live key against the glob with ``fnmatch.fnmatchcase``."""
         pattern = f"{self.prefix}*" if match is None else match
         now = self._now()
         return [
@@ -169,6 +192,7 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
         ]
 
     async def delete_pattern(self, pattern: str) -> int:
+        """Drop every matching key, counting only the live ones."""
         now = self._now()
         matching = [key for key in list(self._values) if fnmatch.fnmatchcase(key, f"{pattern}*")]
         removed = 0

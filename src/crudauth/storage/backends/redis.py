@@ -37,11 +37,22 @@ SCAN_BATCH_SIZE = 500
 
 
 def redis_client_from_url(url: str | None = None) -> Any:
-    """Build an asyncio Redis client for ``url`` (default: local Redis, database 0).
+    """Build an asyncio Redis client that fails fast when the server is down.
 
-    The client fails fast when the server is down: 2 s connect and socket timeouts, and
-    one quick retry, which replaces a pooled connection left dead by a server restart.
-    Raises ``ImportError`` with an install hint when ``redis`` is not installed.
+    The client has 2 s connect and socket timeouts and one quick retry, which replaces
+    a pooled connection left dead by a server restart. Replies are returned as bytes
+    (``decode_responses=False``).
+
+    Args:
+        url: A ``redis://`` or ``rediss://`` URL. ``None`` or an empty string uses
+            ``redis://localhost:6379/0``.
+
+    Returns:
+        A ``redis.asyncio.Redis`` client. The caller closes it with ``aclose()``.
+
+    Raises:
+        ImportError: The ``redis`` package is not installed. The message names the
+            ``crudauth[redis]`` extra.
     """
     try:
         from redis.asyncio import Redis
@@ -62,7 +73,15 @@ def redis_client_from_url(url: str | None = None) -> Any:
 
 
 def redis_errors() -> tuple[type[BaseException], ...]:
-    """Return the exceptions that mean Redis could not serve a command."""
+    """Return the exception classes that mean Redis could not serve a command.
+
+    Returns:
+        ``RedisError``, ``OSError`` and ``TimeoutError``, for use in an ``except``
+        clause.
+
+    Raises:
+        ImportError: The ``redis`` package is not installed.
+    """
     from redis.exceptions import RedisError
 
     return (RedisError, OSError, TimeoutError)
@@ -70,9 +89,21 @@ def redis_errors() -> tuple[type[BaseException], ...]:
 
 @contextmanager
 def translate_redis_errors(store: str, log: logging.Logger, prefix: str) -> Iterator[None]:
-    """Turn a Redis failure into ``StoreUnavailableError(store)`` after one log line.
+    """Turn a Redis failure inside the block into ``StoreUnavailableError``.
 
-    The line names the store, the key prefix and the error class, never a key or value.
+    One ERROR line is logged first. It names the store, the key prefix and the error
+    class, never a key or a value. A ``StoreUnavailableError`` raised inside the block
+    passes through unchanged, and other exceptions are not caught.
+
+    Args:
+        store: Name of the store, for the log line and the error.
+        log: The logger to write the line to.
+        prefix: The key prefix of the store, for the log line.
+
+    Raises:
+        StoreUnavailableError: A Redis error, ``OSError`` or ``TimeoutError`` was
+            raised inside the block. The original is its ``original_error``.
+
     """
     try:
         yield
@@ -92,7 +123,29 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
 
     A value with a ``user_id`` is listed in ``<prefix without ":">_users:<user_id>``,
     whose TTL is the value's TTL plus one hour and is only ever extended. Both
-    ``decode_responses`` settings of the client work.
+    ``decode_responses`` settings of the client work. Needs Redis 7.0 or later
+    (``EXPIRE ... NX``), which ``initialize`` checks. Every Redis error becomes
+    ``StoreUnavailableError``.
+
+    Args:
+        prefix: Text put before every id to form the storage key.
+        expiration: Default TTL of a value in seconds.
+        redis_url: URL for a client the store builds with ``redis_client_from_url``,
+            owns and closes in ``close``. Ignored when ``client`` is given.
+        client: An asyncio Redis client that the caller owns and ``close`` leaves open.
+        **_: Ignored, so the backends can be built with the same keyword arguments.
+
+    Raises:
+        ImportError: No ``client`` is given and the ``redis`` package is not
+            installed.
+
+    Example:
+        ```python
+        from crudauth.storage import RedisSessionStorage
+
+        store = RedisSessionStorage(prefix="myapp:session:", redis_url="redis://localhost")
+        await store.initialize()
+        ```
     """
 
     def __init__(
@@ -115,6 +168,7 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         return translate_redis_errors(STORE_NAME, logger, self.prefix)
 
     def user_index_key(self, user_id: Any) -> str:
+        """Return the key of the set that lists the ids of ``user_id``'s values."""
         return f"{self._index_prefix}{user_id}"
 
     def _queue_index(self, pipe: Any, user_id: Any, session_id: str, ttl: int) -> None:
@@ -135,6 +189,7 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
     async def create(
         self, data: T, session_id: str | None = None, expiration: int | None = None
     ) -> str:
+        """Write the value and its index entry in one MULTI: one round trip."""
         session_id = session_id or self.generate_session_id()
         ttl = self.expiration if expiration is None else expiration
         user_id = getattr(data, "user_id", None)
@@ -149,6 +204,7 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         return session_id
 
     async def get(self, session_id: str, model_class: type[M]) -> M | None:
+        """Read the value with one GET."""
         with self._guard():
             raw = await self.client.get(self.get_key(session_id))
         if raw is None:
@@ -156,6 +212,7 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         return model_class.model_validate_json(raw)
 
     async def get_many(self, session_ids: Sequence[str], model_class: type[M]) -> list[M | None]:
+        """Read every value with one MGET, and none for an empty list."""
         if not session_ids:
             return []
         with self._guard():
@@ -169,6 +226,12 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         reset_expiration: bool = True,
         expiration: int | None = None,
     ) -> bool:
+        """Overwrite with ``SET ... XX``, then index the owner in a second round trip.
+
+        The second round trip is one MULTI that lists the id and lengthens the index
+        TTL. A value without a ``user_id`` skips it. The two steps are not one
+        transaction.
+        """
         ttl = self.expiration if expiration is None else expiration
         key = self.get_key(session_id)
         payload = data.model_dump_json()
@@ -193,6 +256,12 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         reset_expiration: bool = True,
         expiration: int | None = None,
     ) -> M | None:
+        """Change the value in an optimistic WATCH transaction.
+
+        Each attempt costs three round trips: WATCH, GET and one MULTI that writes the
+        value and its index entry. A concurrent write to the key aborts the MULTI and
+        the change runs again, up to 50 attempts before ``RuntimeError``.
+        """
         from redis.exceptions import WatchError
 
         key = self.get_key(session_id)
@@ -231,15 +300,17 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         return value if written else None
 
     async def delete(self, session_id: str, user_id: Any = None) -> bool:
+        """Delete one value as ``delete_many`` does."""
         return await self.delete_many([session_id], user_id=user_id) > 0
 
     async def delete_many(self, session_ids: Sequence[str], user_id: Any = None) -> int:
-        """Delete the values and their index entries; return how many were live.
+        """Delete the values and their index entries.
 
-        With ``user_id`` this is one MULTI (DEL and SREM), which also drops index
-        entries whose values had already expired. Without it, one MULTI reads and
-        deletes the values, and a second round trip unlists them from the owners found
-        in them (values without an owner, such as CSRF tokens, need none).
+        With ``user_id`` this is one MULTI (DEL and SREM): one round trip, which also
+        drops index entries whose values had already expired. Without it, one MULTI
+        reads and deletes the values, and a second round trip unlists them from the
+        owners found in them. Values without an owner, such as CSRF tokens, skip the
+        second trip.
         """
         if not session_ids:
             return 0
@@ -269,6 +340,11 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         return int(removed)
 
     async def extend(self, session_id: str, expiration: int | None = None) -> bool:
+        """Restart the TTL in one MULTI (EXPIRE and GET).
+
+        A value with a ``user_id`` costs one more MULTI that keeps the owner's index
+        alive at least as long.
+        """
         ttl = self.expiration if expiration is None else expiration
         key = self.get_key(session_id)
         with self._guard():
@@ -285,10 +361,12 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         return True
 
     async def exists(self, session_id: str) -> bool:
+        """Check the key with one EXISTS."""
         with self._guard():
             return bool(await self.client.exists(self.get_key(session_id)))
 
     async def set_if_absent(self, session_id: str, data: T, expiration: int | None = None) -> bool:
+        """Claim the key with one atomic ``SET ... NX``, without indexing the value."""
         ttl = self.expiration if expiration is None else expiration
         with self._guard():
             # SET NX is one atomic command, so exactly one concurrent caller wins.
@@ -298,6 +376,10 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         return bool(claimed)
 
     async def get_and_delete(self, session_id: str, model_class: type[M]) -> M | None:
+        """Read and delete in one MULTI (GET and DEL): one round trip.
+
+        The id stays in its owner's index until the index is pruned or expires.
+        """
         key = self.get_key(session_id)
         with self._guard():
             # GET and DEL in one MULTI: only one concurrent caller receives the value,
@@ -311,6 +393,7 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         return model_class.model_validate_json(raw)
 
     async def get_user_sessions(self, user_id: Any) -> list[str]:
+        """Read the index with one SMEMBERS, which may list values that have expired."""
         with self._guard():
             members = await self.client.smembers(self.user_index_key(user_id))
         return [_text(member) for member in members]
@@ -318,7 +401,11 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
     async def take_user_values(
         self, user_id: Any, model_class: type[M], keep: Sequence[str] = ()
     ) -> list[tuple[str, M]]:
-        """Take the user's values in one atomic script call: one round trip."""
+        """Take the user's values in one atomic script call: one round trip.
+
+        ``initialize`` loads the script. Without it, the first call finds the script
+        missing and sends it, which costs two more round trips.
+        """
         if self._take_script is None:
             # EVALSHA, loading the script again when the server has forgotten it.
             self._take_script = self.client.register_script(TAKE_USER_VALUES)
@@ -332,10 +419,12 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         ]
 
     async def remove_from_user_index(self, user_id: Any, session_id: str) -> None:
+        """Unlist the id with one SREM."""
         with self._guard():
             await self.client.srem(self.user_index_key(user_id), session_id)
 
     async def scan_keys(self, match: str | None = None) -> list[str]:
+        """Collect the keys with SCAN, one round trip per batch of about 500 keys."""
         pattern = f"{self.prefix}*" if match is None else match
         with self._guard():
             return [
@@ -344,6 +433,10 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
             ]
 
     async def delete_pattern(self, pattern: str) -> int:
+        """Delete the keys found by SCAN with one DEL per 500 keys, not atomically.
+
+        Keys written while the scan runs may survive. Index entries are left behind.
+        """
         removed = 0
         batch: list[bytes | str] = []
         with self._guard():
@@ -357,7 +450,15 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         return removed
 
     async def initialize(self) -> None:
-        """Check that the server responds and accepts ``EXPIRE ... NX`` (Redis 7.0+)."""
+        """Check the server and load the sign-out script.
+
+        Sends PING, an ``EXPIRE ... NX`` on a probe key and ``SCRIPT LOAD``.
+
+        Raises:
+            RuntimeError: The server rejects ``EXPIRE ... NX``, so it is older than
+                Redis 7.0 (or Valkey 7.2).
+            StoreUnavailableError: The server did not respond.
+        """
         from redis.exceptions import ResponseError
 
         with self._guard():
@@ -372,6 +473,7 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
             await self.client.script_load(TAKE_USER_VALUES)
 
     async def close(self) -> None:
+        """Close the client when the store built it, and leave a borrowed one open."""
         if self._owns_client:
             await self.client.aclose()
 
