@@ -18,11 +18,15 @@ __all__ = ["SessionDevices"]
 
 
 class SessionDevices(SessionRecords):
-    """Per-user views of ``SessionManager``.
+    """Device lists, revocation and the session cap: the per-user part of the manager.
 
     Each operation costs a fixed number of store round trips however many sessions the
     user has: read the user index, read all records in one batch, delete in one batch.
     Stores that cannot index by user make these no-ops that return empty results.
+    Sessions whose idle or absolute timeout has passed are ended when found.
+
+    Attributes:
+        max_sessions: Live sessions allowed per user.
     """
 
     max_sessions: int
@@ -32,8 +36,18 @@ class SessionDevices(SessionRecords):
     ) -> list[dict[str, Any]]:
         """Return one row per live session of the user, marking the caller's as current.
 
-        ``id`` is the public handle, never the cookie value. Returns ``[]`` when the
-        store cannot index by user.
+        Args:
+            user_id: The owner.
+            current_session_id: The caller's raw session id, or ``None``.
+
+        Returns:
+            One dict per session with ``id`` (the public handle, never the cookie
+            value), ``device``, ``ip``, ``created_at``, ``last_activity``,
+            ``expires_at``, ``kind`` (always ``"session"``) and ``current``. An empty
+            list when the store cannot index by user.
+
+        Raises:
+            StoreUnavailableError: A store did not respond.
         """
         sessions = await self._live_sessions(user_id)
         if not sessions:
@@ -54,9 +68,22 @@ class SessionDevices(SessionRecords):
         ]
 
     async def revoke(self, session_id: str, owner_id: Any = None) -> bool:
-        """End one session by raw id; with ``owner_id``, only a session that user owns.
+        """End one session by its raw id, optionally only if ``owner_id`` owns it.
 
-        Owners are compared as strings, so ``7`` and ``"7"`` match.
+        Only the current secret's key is read, so a session still stored under a
+        retired secret's key is not found.
+
+        Args:
+            session_id: The raw session id.
+            owner_id: The user who must own the session, compared as a string, so
+                ``7`` and ``"7"`` match. ``None`` ends the session of any owner.
+
+        Returns:
+            ``True`` when the session was ended. A missing session and another user's
+            session both give ``False``.
+
+        Raises:
+            StoreUnavailableError: A store did not respond.
         """
         if not session_id:
             return False
@@ -74,6 +101,16 @@ class SessionDevices(SessionRecords):
 
         Only the owner's own sessions are searched, so a foreign, unknown or malformed
         handle all return ``False`` and cannot be used to probe other users' sessions.
+
+        Args:
+            handle: The public handle from ``list_for_user``.
+            owner_id: The user whose sessions are searched.
+
+        Returns:
+            ``True`` when the session was ended.
+
+        Raises:
+            StoreUnavailableError: A store did not respond.
         """
         if not handle:
             return False
@@ -84,7 +121,20 @@ class SessionDevices(SessionRecords):
         return False
 
     async def revoke_all(self, user_id: Any, exclude: str | None = None) -> int:
-        """Sign the user out everywhere except the raw session id ``exclude``."""
+        """Sign the user out everywhere except the raw session id ``exclude``.
+
+        Works as ``terminate_all_user_sessions`` with the reason ``user_revoked_all``.
+
+        Args:
+            user_id: The owner.
+            exclude: The raw session id to keep, usually the caller's, or ``None``.
+
+        Returns:
+            How many live sessions were ended.
+
+        Raises:
+            StoreUnavailableError: A store did not respond.
+        """
         return await self.terminate_all_user_sessions(
             user_id, reason=REASON_USER_REVOKED_ALL, exclude=exclude
         )
@@ -92,10 +142,24 @@ class SessionDevices(SessionRecords):
     async def terminate_all_user_sessions(
         self, user_id: Any, reason: str = REASON_LOGOUT_ALL, exclude: str | None = None
     ) -> int:
-        """End every live session of the user except ``exclude``; return the count.
+        """End every session of the user except the raw session id ``exclude``.
 
         The records are removed and returned by the store in one call, which checks
-        that each one belongs to the user, so nothing is read twice.
+        that each one belongs to the user, so nothing is read twice. Their CSRF tokens
+        go in one more call. Sessions past their idle or absolute timeout are removed
+        too, reported as timed out and not counted.
+
+        Args:
+            user_id: The owner.
+            reason: The reason reported to the ended-session listener and the log.
+            exclude: The raw session id to keep, or ``None``.
+
+        Returns:
+            How many live sessions were ended. ``0`` when the store cannot index by
+            user.
+
+        Raises:
+            StoreUnavailableError: A store did not respond.
         """
         excluded_key = self.keys.session_key(exclude) if exclude else None
         return await self._take_all_sessions(user_id, reason, keep=excluded_key)

@@ -53,6 +53,46 @@ class SessionManager(SessionDevices, CSRFTokens, SessionCookies):
 
     Sessions stored under one of ``previous_key_secrets`` are found on a miss and moved
     to the current key, so a rotation of ``SECRET_KEY`` signs nobody out.
+
+    ``SessionTransport`` builds the manager from its own settings and exposes it as
+    ``auth.sessions``. Store failures propagate as ``StoreUnavailableError`` from every
+    method that reads or writes a store.
+
+    Args:
+        session_storage: The store of session records.
+        csrf_storage: The store of CSRF token records. ``None`` turns CSRF tokens off,
+            and ``create_session`` then returns an empty token.
+        max_sessions_per_user: Live sessions allowed per user. A new sign-in ends the
+            least recently active sessions beyond it.
+        session_timeout_minutes: Idle timeout of a session.
+        remember_me_days: Idle timeout of a session whose metadata sets
+            ``remember_me``.
+        cleanup_interval_minutes: Minimum time between two unforced runs of
+            ``cleanup_expired_sessions``.
+        csrf_token_bytes: Random bytes in a CSRF token, which is sent as their hex
+            form.
+        lockout: The login lockout, an object with ``check_and_record`` such as
+            ``LockoutPolicy``, used by ``track_login_attempt``. ``None`` allows every
+            attempt.
+        cookie_secure: Set the ``Secure`` attribute on both cookies.
+        cookie_samesite: The ``SameSite`` attribute of both cookies.
+        cookie_path: The ``Path`` attribute of both cookies.
+        session_cookie_name: Name of the session cookie.
+        csrf_cookie_name: Name of the CSRF cookie.
+        trusted_proxy_hops: Reverse proxies in front of the app that append to
+            ``X-Forwarded-For``, used to record the client IP at sign-in. ``0`` trusts
+            no forwarding header.
+        key_secret: Secret whose HMAC turns cookie values and CSRF tokens into
+            storage keys. ``None`` stores them under the raw values.
+        previous_key_secrets: Retired secrets whose keys are still found and moved.
+        absolute_timeout_hours: Lifetime of a session from sign-in, however active.
+            ``None`` sets no limit.
+        activity_interval_seconds: Minimum time between two activity writes of one
+            session. ``0`` writes on every request.
+
+    Raises:
+        ValueError: ``max_sessions_per_user`` is below 1 or
+            ``activity_interval_seconds`` is negative.
     """
 
     def __init__(
@@ -115,14 +155,34 @@ class SessionManager(SessionDevices, CSRFTokens, SessionCookies):
         expiration_seconds: int | None = None,
         token_version: int | None = None,
     ) -> tuple[str, str]:
-        """Create a session for ``user_id``; return the raw session id and CSRF token.
+        """Create a session for ``user_id`` and its CSRF token.
 
         A session cookie the request already carries is ended first, regardless of its
         owner. That stops session fixation and keeps a re-login in one browser from
         evicting another device. Then the per-user cap evicts the least recently active
-        sessions. Pass the user's ``token_version`` so a later password change or reset
-        ends this session; ``None`` leaves it unbound. When a store write fails,
-        whatever was written is deleted and the store error is raised.
+        sessions, before the write and again after it. When the session write fails,
+        the CSRF token written for it is deleted and the store error is raised. The
+        caller sets the cookies (``set_session_cookies``).
+
+        Args:
+            request: The sign-in request. Its User-Agent header, client IP and any
+                session cookie it carries are read.
+            user_id: Primary key of the user.
+            metadata: Values stored with the session, copied. A true ``remember_me``
+                selects the remember-me idle timeout.
+            expiration_seconds: Store TTL of the record and, with the activity
+                interval added, of its CSRF token. ``None`` or ``0`` uses the idle
+                timeout. The idle and absolute timeouts are still checked on every
+                read.
+            token_version: The user's credential epoch, so a later password change or
+                reset ends this session. ``None`` leaves the session unbound.
+
+        Returns:
+            ``(session_id, csrf_token)``: the raw session id for the cookie and the
+            raw CSRF token, which is ``""`` without a CSRF store.
+
+        Raises:
+            StoreUnavailableError: A store did not respond.
         """
         user_agent = request.headers.get("user-agent", "")[:MAX_USER_AGENT_LENGTH]
         device_info = parse_user_agent(user_agent).model_dump()
@@ -168,13 +228,25 @@ class SessionManager(SessionDevices, CSRFTokens, SessionCookies):
     async def validate_session(
         self, session_id: str, update_activity: bool = True
     ) -> SessionData | None:
-        """Return the live record of ``session_id``, or ``None``.
+        """Return the live record of a raw session id, sliding its activity.
 
         An idle- or absolute-expired session is ended on read, with its CSRF token.
         With ``update_activity``, ``last_activity``, the store TTL and the CSRF token
         TTL slide together, but at most once per activity interval. Other requests
-        cost exactly one store read. Store errors propagate: an unreachable store is
-        never treated as "no session".
+        cost exactly one store read. On Redis, a request past the interval costs five
+        round trips: the read, WATCH, GET and MULTI of the write, and the CSRF TTL.
+
+        Args:
+            session_id: The raw session id from the cookie.
+            update_activity: Record this request as activity.
+
+        Returns:
+            The record, or ``None`` when the id is empty, unknown, expired, or ended
+            by a concurrent request while its activity was written.
+
+        Raises:
+            StoreUnavailableError: The session store did not respond. An unreachable
+                store is never treated as "no session".
         """
         if not session_id:
             return None
@@ -210,9 +282,21 @@ class SessionManager(SessionDevices, CSRFTokens, SessionCookies):
     async def modify_session(
         self, session_id: str, change: Callable[[SessionData], None]
     ) -> SessionData | None:
-        """Apply ``change`` atomically without moving the expiry; ``None`` if missing.
+        """Apply ``change`` to a stored session atomically, keeping its expiry.
 
-        ``change`` may run more than once and must only set values.
+        A session stored under a retired secret's key is moved to the current key
+        first.
+
+        Args:
+            session_id: The raw session id.
+            change: Mutates the record in place. It may run more than once and must
+                only set values.
+
+        Returns:
+            The changed record, or ``None`` when the session is missing.
+
+        Raises:
+            StoreUnavailableError: The session store did not respond.
         """
         if not session_id:
             return None
@@ -229,7 +313,18 @@ class SessionManager(SessionDevices, CSRFTokens, SessionCookies):
         return updated
 
     async def set_token_version(self, session_id: str, version: int) -> bool:
-        """Rebind a live session to credential epoch ``version``; ``True`` if found."""
+        """Bind a stored session to the credential epoch ``version``.
+
+        Args:
+            session_id: The raw session id.
+            version: The user's new ``token_version``.
+
+        Returns:
+            ``True`` when the session was found and changed.
+
+        Raises:
+            StoreUnavailableError: The session store did not respond.
+        """
 
         def rebind(stored: SessionData) -> None:
             stored.token_version = version
@@ -237,11 +332,21 @@ class SessionManager(SessionDevices, CSRFTokens, SessionCookies):
         return await self.modify_session(session_id, rebind) is not None
 
     async def cleanup_expired_sessions(self, force: bool = False) -> int:
-        """End idle- or absolute-expired sessions found by a key scan; return the count.
+        """End the idle- or absolute-expired sessions that a key scan finds.
 
         Throttled to once per ``cleanup_interval`` unless ``force``. Only keys under the
         session store's prefix are scanned, so login-lockout counters are never touched.
-        Stores without key scans make this a no-op.
+        The records are read in one batch and ended one by one. Stores without key
+        scans make this a no-op.
+
+        Args:
+            force: Run even when the previous run is more recent than the interval.
+
+        Returns:
+            How many sessions were ended. ``0`` when the run was skipped.
+
+        Raises:
+            StoreUnavailableError: A store did not respond.
         """
         now = self._now()
         if not force and self.last_cleanup is not None:
@@ -271,7 +376,22 @@ class SessionManager(SessionDevices, CSRFTokens, SessionCookies):
     async def track_login_attempt(
         self, ip_address: str, username: str, success: bool = False
     ) -> tuple[bool, int | None, int]:
-        """Record a login attempt with the lockout policy; allow all without one."""
+        """Record a login attempt with the lockout policy, allowing all without one.
+
+        Args:
+            ip_address: The client address.
+            username: The login identifier as typed.
+            success: Record a successful login, so the policy clears its counts as
+                configured.
+
+        Returns:
+            ``(allowed, remaining, retry_after)`` from the policy's
+            ``check_and_record``, or ``(True, None, 0)`` without a policy.
+
+        Raises:
+            StoreUnavailableError: The lockout store did not respond and the policy
+                fails closed.
+        """
         if self.lockout is None:
             return True, None, 0
         result: tuple[bool, int | None, int] = await self.lockout.check_and_record(
@@ -280,13 +400,24 @@ class SessionManager(SessionDevices, CSRFTokens, SessionCookies):
         return result
 
     async def initialize(self) -> None:
-        """Open the session and CSRF stores."""
+        """Prepare the session and CSRF stores with their ``initialize``.
+
+        Raises:
+            StoreUnavailableError: A store did not respond.
+            RuntimeError: A Redis store's server is older than Redis 7.0.
+        """
         await self.storage.initialize()
         if self.csrf_storage is not None:
             await self.csrf_storage.initialize()
 
     async def shutdown(self) -> None:
-        """Close the session and CSRF stores; both run and the first error is raised."""
+        """Close the session and CSRF stores.
+
+        Both are closed even when the first one fails.
+
+        Raises:
+            Exception: The first error a store raised while closing.
+        """
         first_error: Exception | None = None
         for store in (self.storage, self.csrf_storage):
             if store is None:

@@ -34,6 +34,12 @@ class EndedRecord(BaseModel):
 
     Bulk sign-outs read hundreds of records, and the device fields dominate a full
     parse.
+
+    Attributes:
+        user_id: Primary key of the session's user.
+        created_at: Sign-in time (UTC).
+        last_activity: Time of the latest recorded activity (UTC).
+        metadata: The session's metadata, which names its CSRF token.
     """
 
     user_id: Any
@@ -49,7 +55,22 @@ EndedListener = Callable[[Any, list[str], str], Awaitable[None]]
 
 
 class SessionRecords:
-    """Shared state and record lifecycle; ``SessionManager`` sets the fields."""
+    """Reading, expiring and ending session records, shared by ``SessionManager``.
+
+    A mixin without a constructor: ``SessionManager.__init__`` sets every field.
+
+    Attributes:
+        storage: The store of session records.
+        csrf_storage: The store of CSRF token records, or ``None`` without CSRF.
+        session_timeout: Idle timeout of a session.
+        remember_me_timeout: Idle timeout of a remember-me session.
+        absolute_timeout: Lifetime from sign-in, or ``None`` for no limit.
+        activity_interval: Minimum time between two activity writes of one session.
+        keys: Derives storage keys and public handles from raw ids.
+        ended_listener: Awaited with ``(user_id, handles, reason)`` once per owner
+            and reason whenever sessions end. The facade sets it to write the
+            security log.
+    """
 
     storage: AbstractSessionStorage[Any]
     csrf_storage: AbstractSessionStorage[Any] | None
@@ -66,7 +87,15 @@ class SessionRecords:
         return datetime.now(timezone.utc)
 
     def timeout_seconds_for(self, metadata: dict[str, Any] | None) -> int:
-        """Return the idle window in seconds: remember-me when flagged, else default."""
+        """Return the idle timeout in seconds for a session's metadata.
+
+        Args:
+            metadata: The session's metadata, or ``None``.
+
+        Returns:
+            The remember-me timeout when ``metadata`` has a true ``remember_me``,
+            else the session timeout.
+        """
         if metadata and metadata.get(REMEMBER_ME_META_KEY):
             return int(self.remember_me_timeout.total_seconds())
         return int(self.session_timeout.total_seconds())
@@ -77,22 +106,60 @@ class SessionRecords:
         Activity slides the session and its CSRF token in two writes at most once per
         activity interval, so the token gets that interval as slack and never expires
         under a live session.
+
+        Args:
+            session_ttl: The session record's TTL in seconds.
+
+        Returns:
+            ``session_ttl`` plus the activity interval, in seconds.
         """
         return session_ttl + int(self.activity_interval.total_seconds())
 
     def session_handle(self, session_id: str) -> str:
-        """Return the public handle of a raw session id, safe for UIs and audit logs."""
+        """Return the public handle of a raw session id, safe for UIs and audit logs.
+
+        The handle identifies the session but cannot be presented as its cookie.
+
+        Args:
+            session_id: The raw session id.
+
+        Returns:
+            The handle shown as ``id`` in ``list_for_user``.
+        """
         return self.keys.handle(session_id)
 
     async def get_session(self, session_id: str) -> SessionData | None:
-        """Return the stored record without touching activity or checking idleness."""
+        """Read a session record without recording activity or checking timeouts.
+
+        A record stored under a retired secret's key is moved to the current key.
+
+        Args:
+            session_id: The raw session id.
+
+        Returns:
+            The record, or ``None`` when the id is empty or no record is stored.
+
+        Raises:
+            StoreUnavailableError: The session store did not respond.
+        """
         if not session_id:
             return None
         found = await self._find_session(session_id)
         return found[1] if found is not None else None
 
     async def terminate_session(self, session_id: str, reason: str = REASON_MANUAL) -> bool:
-        """Delete a session and its CSRF token; return whether a record was deleted."""
+        """Delete a session and its CSRF token.
+
+        Args:
+            session_id: The raw session id.
+            reason: The reason reported to the ended-session listener and the log.
+
+        Returns:
+            Whether a live record was deleted.
+
+        Raises:
+            StoreUnavailableError: A store did not respond.
+        """
         if not session_id:
             return False
         found = await self._find_session(session_id)
@@ -152,7 +219,15 @@ class SessionRecords:
         return None
 
     def expires_at(self, record: SessionData) -> datetime:
-        """Return when ``record`` ends unless activity slides its idle window first."""
+        """Return when a session ends unless activity slides its idle window first.
+
+        Args:
+            record: The session record.
+
+        Returns:
+            The end of the idle window, or the end of the absolute lifetime when that
+            comes first.
+        """
         if record.metadata.get(REMEMBER_ME_META_KEY):
             idle_end = record.last_activity + self.remember_me_timeout
         else:
