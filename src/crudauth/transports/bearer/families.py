@@ -49,9 +49,22 @@ def _utc_now() -> datetime:
 class TokenFamily(BaseModel):
     """Stored record of one token family (one signed-in app or script).
 
-    ``handle`` is the public id shown in device lists. ``rotation_digest`` is the HMAC
-    of the current rotation id; ``previous_digest`` and ``rotated_at`` serve the grace
-    window. ``token_version`` is the user's credential epoch the family is bound to.
+    Attributes:
+        user_id: Primary key of the family's user.
+        handle: The public id shown in device lists, random and unrelated to the
+            family id.
+        ip_address: Client IP at sign-in.
+        user_agent: User-Agent header at sign-in.
+        device_info: Device fields parsed from ``user_agent``.
+        scopes: Scopes granted at sign-in.
+        created_at: Sign-in time (UTC).
+        last_used: Time of sign-in or of the latest rotation (UTC).
+        expires_at: End of the refresh lifetime (UTC), moved on every rotation.
+        token_version: The user's credential epoch the family is bound to. ``None``
+            means the family is not epoch-bound.
+        rotation_digest: HMAC of the current rotation id.
+        previous_digest: HMAC of the rotation id just replaced, for the grace window.
+        rotated_at: Time of the latest rotation, the start of the grace window.
     """
 
     user_id: Any
@@ -73,10 +86,15 @@ class TokenFamily(BaseModel):
 class FamilyRotation:
     """Outcome of presenting a refresh token to ``TokenFamilies.rotate``.
 
-    ``status`` is ``"rotated"`` (a new rotation id), ``"grace"`` (a racing refresh of
-    the rotation just replaced, answered with the same new id), ``"reused"`` (a rotated
-    refresh token outside the grace window; the family is now revoked) or
-    ``"missing"`` (no live family).
+    Attributes:
+        status: ``"rotated"`` (a new rotation id), ``"grace"`` (a racing refresh of
+            the rotation just replaced, which gets the same new id), ``"reused"``
+            (a rotated refresh token outside the grace window, so the family is now
+            revoked) or ``"missing"`` (no live family).
+        rotation_id: The new raw rotation id for ``"rotated"`` and ``"grace"``, else
+            ``None``.
+        family: The family record after the call, for every status but
+            ``"missing"``.
     """
 
     status: Literal["rotated", "grace", "reused", "missing"]
@@ -87,9 +105,19 @@ class FamilyRotation:
 class TokenFamilies:
     """Create, rotate, list and revoke token families in a storage-port store.
 
-    ``ttl_seconds`` is the refresh lifetime: every rotation moves the family's expiry to
-    that far from now. ``grace_seconds`` is how long the rotation just replaced may
-    still be presented by a racing refresh.
+    ``BearerTransport`` builds one from its refresh settings. Store failures propagate
+    as ``StoreUnavailableError`` from every method that reads or writes the store.
+
+    Args:
+        storage: The store of family records.
+        key_secret: The secret that derives storage keys, rotation digests and the
+            next rotation id.
+        ttl_seconds: The refresh lifetime. Every rotation moves the family's expiry
+            to that far from now.
+        grace_seconds: How long the rotation just replaced may still be presented by
+            a racing refresh.
+        previous_secrets: Retired secrets. Families stored under them are still
+            found, verified and moved to the current key.
     """
 
     def __init__(
@@ -116,7 +144,14 @@ class TokenFamilies:
     # -- keys and digests ------------------------------------------------------------
 
     def family_key(self, family_id: str) -> str:
-        """Return the storage key of a raw family id."""
+        """Return the storage key of a raw family id.
+
+        Args:
+            family_id: The raw family id from the refresh token.
+
+        Returns:
+            The hex HMAC-SHA256 of the id under the current secret.
+        """
         return self._mac(FAMILY_KEY_CONTEXT, family_id)
 
     def _rotation_digest(self, family_id: str, rotation_id: str) -> str:
@@ -170,7 +205,24 @@ class TokenFamilies:
         user_agent: str = "",
         device_info: dict[str, Any] | None = None,
     ) -> tuple[str, str, TokenFamily]:
-        """Store a new family; return its raw id, first rotation id and record."""
+        """Store a new family with a random id, first rotation id and handle.
+
+        Args:
+            user_id: Primary key of the user.
+            scopes: Scopes granted to the family.
+            token_version: The user's credential epoch to bind the family to, or
+                ``None`` to leave it unbound.
+            ip_address: Client IP at sign-in.
+            user_agent: User-Agent header at sign-in.
+            device_info: Device fields parsed from ``user_agent``, copied.
+
+        Returns:
+            ``(family_id, rotation_id, record)``: the raw ids that go into the
+            refresh token, and the stored record.
+
+        Raises:
+            StoreUnavailableError: The store did not respond.
+        """
         family_id = secrets.token_urlsafe(FAMILY_ID_BYTES)
         rotation_id = secrets.token_urlsafe(FAMILY_ID_BYTES)
         now = self._now()
@@ -193,7 +245,20 @@ class TokenFamilies:
         return family_id, rotation_id, record
 
     async def get_live(self, family_id: str) -> TokenFamily | None:
-        """Return the live family of ``family_id`` in one store read, else ``None``."""
+        """Read the live family of a raw family id.
+
+        A family stored under the current secret's key costs one store read. On a miss
+        the keys under retired secrets are tried, and a family found there is moved.
+
+        Args:
+            family_id: The raw family id.
+
+        Returns:
+            The record, or ``None`` when the id is empty, unknown or past its expiry.
+
+        Raises:
+            StoreUnavailableError: The store did not respond.
+        """
         if not family_id:
             return None
         record = await self._locate(family_id)
@@ -204,8 +269,20 @@ class TokenFamilies:
     async def rotate(self, family_id: str, rotation_id: str) -> FamilyRotation:
         """Replace the family's rotation if ``rotation_id`` is its current one.
 
-        A refresh token rotated longer ago than the grace window means two holders
-        share the chain, so the family is revoked and ``"reused"`` returned.
+        The check and the write are one ``modify`` of the store. A refresh token
+        rotated longer ago than the grace window means two holders share the chain,
+        so the family is deleted and ``"reused"`` returned. A family past its expiry
+        is never extended.
+
+        Args:
+            family_id: The raw family id from the refresh token.
+            rotation_id: The raw rotation id from the refresh token.
+
+        Returns:
+            The outcome, with the new rotation id for ``"rotated"`` and ``"grace"``.
+
+        Raises:
+            StoreUnavailableError: The store did not respond.
         """
         key = self.family_key(family_id)
         await self._locate(family_id)
@@ -267,7 +344,20 @@ class TokenFamilies:
         )
 
     async def rebind(self, family_id: str, token_version: int) -> bool:
-        """Bind a live family to the credential epoch ``token_version``."""
+        """Bind a stored family to the credential epoch ``token_version``.
+
+        The family's expiry is kept.
+
+        Args:
+            family_id: The raw family id.
+            token_version: The user's new ``token_version``.
+
+        Returns:
+            ``True`` when the family was found and changed.
+
+        Raises:
+            StoreUnavailableError: The store did not respond.
+        """
 
         def bind(record: TokenFamily) -> None:
             record.token_version = token_version
@@ -281,7 +371,21 @@ class TokenFamilies:
     # -- per-user views --------------------------------------------------------------
 
     async def live_for_user(self, user_id: Any) -> list[StoredFamily]:
-        """Return the user's live families; index entries of dead ones are pruned."""
+        """Return the user's live families, deleting the dead ones the index lists.
+
+        Costs at most three store calls: the index read, one batched read and, when
+        dead entries are found, one batched delete.
+
+        Args:
+            user_id: The owner.
+
+        Returns:
+            ``(storage key, record)`` per live family. An empty list when the store
+            cannot index by user.
+
+        Raises:
+            StoreUnavailableError: The store did not respond.
+        """
         try:
             keys = list(dict.fromkeys(await self.storage.get_user_sessions(user_id)))
         except NotImplementedError:
@@ -304,7 +408,17 @@ class TokenFamilies:
         return live
 
     async def revoke(self, family_id: str) -> TokenFamily | None:
-        """End the family of a raw id; return the ended record, or ``None``."""
+        """End the family of a raw family id.
+
+        Args:
+            family_id: The raw family id.
+
+        Returns:
+            The ended record, or ``None`` when no live family was deleted.
+
+        Raises:
+            StoreUnavailableError: The store did not respond.
+        """
         if not family_id:
             return None
         key = self.family_key(family_id)
@@ -320,6 +434,16 @@ class TokenFamilies:
 
         Only the owner's families are searched, so a foreign or unknown handle gives
         ``None`` exactly like a missing one.
+
+        Args:
+            handle: The public handle from the device list.
+            owner_id: The user whose families are searched.
+
+        Returns:
+            The ended record, or ``None``.
+
+        Raises:
+            StoreUnavailableError: The store did not respond.
         """
         if not handle:
             return None
@@ -336,6 +460,17 @@ class TokenFamilies:
         The store checks that each family belongs to the user, then removes and returns
         them in one call. Families already past their lifetime are removed too, but not
         returned.
+
+        Args:
+            user_id: The owner.
+            exclude: The raw family id to keep, or ``None``.
+
+        Returns:
+            The ended records that were still live. An empty list when the store
+            cannot index by user.
+
+        Raises:
+            StoreUnavailableError: The store did not respond.
         """
         kept = self.family_key(exclude) if exclude else None
         try:
