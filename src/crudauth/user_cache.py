@@ -73,7 +73,7 @@ class UserCacheConfig:
 
     Attributes:
         ttl: Seconds a loaded row may be served from memory; must be positive.
-        max_entries: Rows kept per process; the least recently used go first.
+        max_entries: Rows kept per process; the least recently stored go first.
 
     Raises:
         ValueError: ``ttl`` is not positive or ``max_entries`` is below one.
@@ -116,6 +116,11 @@ class UserRowCache:
     Args:
         model: The mapped user class.
         config: Lifetime and size of the cache.
+
+    Raises:
+        ValueError: ``model`` loads a relationship eagerly (``joined``,
+            ``selectin``, ``subquery`` or ``immediate``), which a restored row could
+            not load inside an async session.
     """
 
     def __init__(self, model: type[Any], config: UserCacheConfig) -> None:
@@ -144,11 +149,24 @@ class UserRowCache:
         return len(self._entries)
 
     def begin_load(self) -> int:
-        """Return the write counter to hand back to ``store`` after a database load."""
+        """Return the write counter to hand back to ``store`` after a database load.
+
+        Call it before the load starts, so a ``forget`` or ``clear`` that runs during
+        the load keeps the loaded row out of the cache.
+        """
         return self._writes
 
     def store(self, user: Any, user_id: Any, started: int) -> None:
-        """Keep the column values of ``user`` unless a write came after ``started``."""
+        """Keep the column values of ``user`` unless a write came after ``started``.
+
+        A row whose primary key is not loaded is not kept. When the cache is full,
+        the least recently stored rows are dropped.
+
+        Args:
+            user: The row just loaded from the database.
+            user_id: The user's primary key, compared as a string.
+            started: What ``begin_load`` returned before the load.
+        """
         if started != self._writes:
             return
         loaded = sa.inspect(user).dict
@@ -165,6 +183,15 @@ class UserRowCache:
         """Return the cached row attached to ``db``, or ``None`` on a miss.
 
         With ``db=None`` the row is returned detached, for a caller that only reads it.
+        A row built from the cache carries ``CACHED_ROW_MARK``. When ``db`` already
+        contains the row, that instance is returned instead, without the mark.
+
+        Args:
+            db: The request's database session, or ``None``.
+            user_id: The user's primary key, compared as a string.
+
+        Returns:
+            The row, or ``None`` when it is not cached or its entry has expired.
         """
         key = str(user_id)
         entry = self._entries.get(key)
@@ -207,7 +234,14 @@ class UserRowCache:
 
 
 def came_from_cache(user: Any) -> bool:
-    """Return whether ``user`` was restored from a ``UserRowCache``."""
+    """Return whether ``user`` was restored from a ``UserRowCache``.
+
+    Args:
+        user: A user row, or ``None``.
+
+    Returns:
+        ``True`` when the row carries ``CACHED_ROW_MARK``. ``False`` for ``None``.
+    """
     if user is None:
         return False
     return bool(sa.inspect(user).info.get(CACHED_ROW_MARK, False))
