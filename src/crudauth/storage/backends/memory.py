@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from crudauth.constants import DEFAULT_SESSION_TTL_SECONDS
@@ -172,6 +173,32 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
         return [
             session_id for session_id in list(ids) if self._is_live(self.prefix + session_id, now)
         ]
+
+    async def take_user_values(
+        self, user_id: Any, model_class: type[M], keep: Sequence[str] = ()
+    ) -> list[tuple[str, M]]:
+        """Remove the owner's live values but ``keep`` in one pass over its index.
+
+        The index is written from each value's own ``user_id`` on every write, so an
+        entry proves ownership without parsing the value first.
+        """
+        ids = self._user_index.get(str(user_id))
+        if not ids:
+            return []
+        kept = set(keep)
+        now = self._now()
+        removed: list[tuple[str, M]] = []
+        for session_id in list(ids):
+            if session_id in kept:
+                continue
+            key = self.prefix + session_id
+            # An expired value is dropped by the check and not returned.
+            if not self._is_live(key, now):
+                continue
+            raw = self._values[key]
+            self._drop(key)
+            removed.append((session_id, model_class.model_validate_json(raw)))
+        return removed
 
     async def remove_from_user_index(self, user_id: Any, session_id: str) -> None:
         """Unlist the id from the owner's index, leaving the value stored."""
