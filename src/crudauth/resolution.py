@@ -110,7 +110,12 @@ class PrincipalResolver:
         cached = cache.get(cache_key)
         if cached is not None:
             principal = await self._reuse(
-                request, db, cached, enforce_csrf=enforce_csrf, update_activity=update_activity
+                request,
+                db,
+                cached,
+                enforce_csrf=enforce_csrf,
+                update_activity=update_activity,
+                open_db=open_db,
             )
             if principal is not None:
                 return principal
@@ -144,6 +149,7 @@ class PrincipalResolver:
         *,
         enforce_csrf: bool,
         update_activity: bool,
+        open_db: Callable[[], Awaitable[AsyncSession]] | None = None,
     ) -> Principal | None:
         principal = cached.principal
         transport = next(
@@ -155,6 +161,7 @@ class PrincipalResolver:
             runtime=self.runtime,
             enforce_csrf=enforce_csrf and not cached.enforced_csrf,
             update_activity=update_activity and not cached.updated_activity,
+            open_db=open_db,
         )
         # A principal resolved with fewer checks gets the missing ones now.
         if transport is not None and (ctx.enforce_csrf or ctx.update_activity):
@@ -163,7 +170,7 @@ class PrincipalResolver:
             cached.enforced_csrf = cached.enforced_csrf or enforce_csrf
             cached.updated_activity = cached.updated_activity or update_activity
 
-        if db is not cached.db:
+        if db is not None and db is not cached.db:
             # Reload through the caller's DB session; a row gone or disabled drops out.
             user = await ctx.resolve_user(principal.user_id)
             if user is None or not self.runtime.repo.is_active(user):

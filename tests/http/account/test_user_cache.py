@@ -236,3 +236,27 @@ async def test_forget_cached_user_reloads_row(make_app: Any) -> None:
         test_app.auth.forget_cached_user(user.id)
         response = await client.get("/me")
     assert response.status_code == 401
+
+
+async def test_reading_and_current_user_together(make_app: Any) -> None:
+    test_app = await cached_app(make_app)
+    auth = test_app.auth
+
+    @test_app.app.get("/together")
+    async def together(
+        first: Principal = Depends(auth.reading_user()),
+        second: Principal = Depends(auth.reading_user()),
+        third: Principal = Depends(auth.current_user()),
+    ) -> Any:
+        return [first.user_id, second.user_id, third.user_id]
+
+    user = await test_app.create_user()
+    async with test_app.client() as client:
+        await login(client)
+        # A miss first, then a hit: both must resolve every dependency.
+        test_app.auth.forget_cached_user(user.id)
+        missed = await client.get("/together")
+        hit = await client.get("/together")
+    assert missed.status_code == 200, missed.text
+    assert missed.json() == [user.id] * 3
+    assert hit.json() == [user.id] * 3
