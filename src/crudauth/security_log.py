@@ -221,6 +221,8 @@ class SecurityLog:
             kept = [old for old in stored.events if old.at > cutoff and old.id != event.id]
             stored.events = [event, *kept][:cap]
 
+        # NOTE: the whole log (up to max_events_per_user events) is read, parsed and
+        # written for every event, so an append costs more as the log fills.
         # Two tries cover a first write racing another first write for the same user.
         for _attempt in range(2):
             if await self.storage.modify(key, SecurityEventList, prepend, expiration=ttl):
