@@ -21,7 +21,7 @@ LABELS = {
     "sessions_21": "GET /sessions, 21 sessions",
     "revoke": "DELETE /sessions/{id}",
     "logout_all_500": "POST /logout-all, 500 sessions",
-    "logout_all_500_keep": "same, keep_current=true (no SQL write)",
+    "logout_all_500_keep": "same, keep_current=true",
     "login": "POST /login (bcrypt)",
 }
 
