@@ -175,13 +175,7 @@ class PrincipalResolver:
             user = await ctx.resolve_user(principal.user_id)
             if user is None or not self.runtime.repo.is_active(user):
                 return None
-            principal = ctx.build_principal(
-                user_id=principal.user_id,
-                user=user,
-                transport=principal.transport,
-                scopes=principal.scopes,
-                metadata=principal.metadata,
-            )
+            principal = _with_user(ctx, principal, user)
             cached.principal = principal
             cached.db = db
         return principal
@@ -243,15 +237,20 @@ async def reload_principal(
     if user is None or not repo.is_active(user):
         return None
     ctx = AuthContext(request=request, db=db, runtime=runtime)
-    rebuilt = ctx.build_principal(
+    rebuilt = _with_user(ctx, principal, user)
+    resolutions: dict[tuple[str, ...], _Resolved] = getattr(request.state, CACHE_ATTRIBUTE, {})
+    for entry in resolutions.values():
+        if entry.principal is principal:
+            entry.principal = rebuilt
+    return rebuilt
+
+
+def _with_user(ctx: AuthContext, principal: Principal, user: Any) -> Principal:
+    """Return ``principal`` rebuilt around ``user``, with its flags read anew."""
+    return ctx.build_principal(
         user_id=principal.user_id,
         user=user,
         transport=principal.transport,
         scopes=principal.scopes,
         metadata=principal.metadata,
     )
-    resolutions: dict[tuple[str, ...], _Resolved] = getattr(request.state, CACHE_ATTRIBUTE, {})
-    for entry in resolutions.values():
-        if entry.principal is principal:
-            entry.principal = rebuilt
-    return rebuilt
