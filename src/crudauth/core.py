@@ -234,17 +234,12 @@ class AuthContext:
             return None
         if accept(user):
             return user
-        cache = self.repo.row_cache
-        if cache is None or not came_from_cache(user):
+        # A row loaded from the database by this request is final: the rejection stands.
+        if self.repo.row_cache is None or not came_from_cache(user):
             return None
-        started = cache.begin_load()
         fresh = await self.repo.reload_if_cached(await self.database(), user)
         self._users[str(user_id)] = fresh
-        if fresh is None:
-            cache.forget(user_id)
-            return None
-        cache.store(fresh, user_id, started)
-        return fresh if accept(fresh) else None
+        return fresh if fresh is not None and accept(fresh) else None
 
     async def database(self) -> AsyncSession:
         """Return the database session, opening it first if it was deferred."""

@@ -73,9 +73,7 @@ def build_current_user(
     """
     required_scopes = tuple(scopes or ())
     # RFC 6750: a 401 for a route that accepts bearer tokens names the scheme.
-    challenge = (
-        {"WWW-Authenticate": "Bearer"} if any(t.name == "bearer" for t in transports) else None
-    )
+    challenge = _bearer_challenge(transports)
 
     async def current_user(request: Request, db: Any = Depends(db_dependency)) -> Principal | None:
         # Transport errors (CSRF 403, tampered token 401) propagate even when optional.
@@ -120,11 +118,11 @@ def build_reading_user(
     """Return a dependency for routes that only read the principal, such as ``/me``.
 
     It authenticates like ``current_user()`` without gates. When the user cache is on
-    and the session dependency takes no arguments, it declares no database dependency:
-    a request whose user row is cached opens no database session at all, and a miss
-    opens one through the session dependency (with the app's dependency overrides)
-    and closes it before the route runs. The principal's row is then detached and
-    must not be written through.
+    and the session dependency takes no arguments, it declares no database dependency.
+    A request whose user row is cached then opens no database session at all. A miss
+    opens one through the session dependency, with the app's dependency overrides, and
+    closes it before the route runs. The principal's row is then detached and must not
+    be written through.
     """
     if resolver.runtime.repo.row_cache is None or _takes_arguments(db_dependency):
         return build_current_user(
@@ -137,14 +135,14 @@ def build_reading_user(
             scopes=None,
             check=None,
         )
-    challenge = (
-        {"WWW-Authenticate": "Bearer"} if any(t.name == "bearer" for t in transports) else None
-    )
+    challenge = _bearer_challenge(transports)
 
     async def reading_user(request: Request) -> Principal:
         async with AsyncExitStack() as stack:
 
             async def open_db() -> Any:
+                # NOTE: an override is called without arguments too, so an override
+                # that declares its own dependencies fails here on a cache miss.
                 overrides = getattr(request.app, "dependency_overrides", {})
                 dependency = overrides.get(db_dependency, db_dependency)
                 return await open_dependency(dependency, stack)
@@ -182,6 +180,13 @@ async def open_dependency(dependency: Callable[..., Any], stack: AsyncExitStack)
     return result
 
 
+def _bearer_challenge(transports: Sequence[Transport]) -> dict[str, str] | None:
+    """Return the 401 ``WWW-Authenticate`` header when a bearer transport is tried."""
+    if any(transport.name == "bearer" for transport in transports):
+        return {"WWW-Authenticate": "Bearer"}
+    return None
+
+
 def _takes_arguments(function: Callable[..., Any]) -> bool:
     try:
         parameters = inspect.signature(function).parameters.values()
@@ -197,7 +202,7 @@ def _takes_arguments(function: Callable[..., Any]) -> bool:
 def with_current_row(
     runtime: AuthRuntime, current_user: Dependency, db_dependency: Callable[..., Any]
 ) -> Dependency:
-    """Wrap ``current_user`` so the principal's row holds the database's current values.
+    """Wrap ``current_user`` so the principal's row has the database's current values.
 
     Routes that check a password or a second factor against the row use it, so a row
     served from the user cache never decides them.

@@ -710,8 +710,8 @@ class UserRepository:
     async def reload_if_cached(self, db: AsyncSession | None, user: Any) -> Any:
         """Return ``user`` with the database's current values, or ``None`` if gone.
 
-        A row served from the user cache may lag behind the database; a row loaded by
-        this request is returned as it is, without a query.
+        A row served from the user cache may lag behind the database, so it is loaded
+        again. A row loaded by this request is returned as it is, without a query.
 
         Args:
             db: The session holding ``user``; ``None`` finds it from the row.
@@ -719,7 +719,8 @@ class UserRepository:
 
         Returns:
             The current row, or ``None`` when it was deleted. A cached row that no
-            session holds is returned as it is.
+            session holds is returned as it is. The cache keeps the reloaded row, so
+            later requests stop reloading it.
 
         Raises:
             StoreUnavailableError: The database cannot be reached.
@@ -731,9 +732,21 @@ class UserRepository:
             return user
         state = sa.inspect(user)
         state.info.pop(CACHED_ROW_MARK, None)
+        user_id = state.identity[0] if state.identity else None
+        cache = self.row_cache
+        started = cache.begin_load() if cache is not None else 0
+        fresh = await self._reload(session, user, user_id)
+        if cache is not None and user_id is not None:
+            if fresh is None:
+                cache.forget(user_id)
+            else:
+                cache.store(fresh, user_id, started)
+        return fresh
+
+    async def _reload(self, session: AsyncSession, user: Any, user_id: Any) -> Any:
         if user not in session:
             # A detached row, served to a reading route: load the row anew.
-            return await self.get_by_id(session, state.identity[0] if state.identity else None)
+            return await self.get_by_id(session, user_id)
         try:
             await session.refresh(user)
         except sa_exc.InvalidRequestError:

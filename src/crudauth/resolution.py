@@ -216,8 +216,8 @@ async def reload_principal(
 ) -> Principal | None:
     """Rebuild ``principal`` from the database when its row came from the user cache.
 
-    Gates call this before they refuse, so a flag granted on another worker (or
-    outside crudauth) within the cache lifetime does not cause a 403, and routes that
+    Gates call this before they reject a request, so a flag granted on another worker
+    or outside crudauth within the cache lifetime does not cause a 403. Routes that
     check a password or a second factor call it so they judge the current row.
 
     Args:

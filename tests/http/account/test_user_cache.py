@@ -130,6 +130,9 @@ async def test_gate_sees_granted_flag(make_app: Any) -> None:
         await update_row(test_app, user.id, is_superuser=True)
         response = await client.get("/admin")
     assert response.status_code == 200, response.text
+    # The reloaded row replaces the stale one, so later requests need no reload.
+    cached = test_app.auth.repo.row_cache._entries[str(user.id)]
+    assert cached.values["is_superuser"] is True
 
 
 async def test_password_change_reads_database_row(make_app: Any) -> None:

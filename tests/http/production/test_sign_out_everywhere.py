@@ -123,7 +123,7 @@ async def test_sign_out_logs_capped_handles(production_app: Any) -> None:
 
     events = await test_app.auth.security_events(alice.id, limit=50)
     ended = next(event for event in events if event.type == "session_ended")
-    # The event stays small however many sessions end, and still says how many did:
+    # The event stays small however many sessions end, and its count covers them all:
     # the seeded ones and the caller's own.
     assert ended.detail["count"] == MAX_LOGGED_HANDLES + 4
     assert len(ended.detail["handles"]) == MAX_LOGGED_HANDLES
