@@ -110,6 +110,18 @@ async def test_get_many_in_order(storage: Store) -> None:
     assert await storage.get_many([], Record) == []
 
 
+async def test_take_user_values_pairs_ids_and_values(storage: Store) -> None:
+    for number in range(30):
+        await storage.create(Record(user_id=6, counter=number), session_id=f"t{number}")
+    await storage.create(Record(user_id=7, counter=99), session_id="other")
+    removed = await storage.take_user_values(6, Record, keep=["t0"])
+    assert sorted((session_id, value.counter) for session_id, value in removed) == sorted(
+        (f"t{number}", number) for number in range(1, 30)
+    )
+    assert await storage.get_user_sessions(6) == ["t0"]
+    assert await storage.get("other", Record) == Record(user_id=7, counter=99)
+
+
 async def test_delete_many_counts_and_unindexes(storage: Store) -> None:
     for session_id in ("a", "b", "c"):
         await storage.create(Record(user_id=4), session_id=session_id)

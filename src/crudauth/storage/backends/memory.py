@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from crudauth.constants import DEFAULT_SESSION_TTL_SECONDS
+from crudauth.storage._values import validate_json_values
 from crudauth.storage.base import AbstractSessionStorage, M, T
 from crudauth.storage.constants import DEFAULT_STORAGE_PREFIX, MEMORY_SWEEP_EVERY_WRITES
 
@@ -187,7 +188,8 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
             return []
         kept = set(keep)
         now = self._now()
-        removed: list[tuple[str, M]] = []
+        taken: list[str] = []
+        raws: list[str] = []
         for session_id in list(ids):
             if session_id in kept:
                 continue
@@ -195,10 +197,10 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
             # An expired value is dropped by the check and not returned.
             if not self._is_live(key, now):
                 continue
-            raw = self._values[key]
+            raws.append(self._values[key])
             self._drop(key)
-            removed.append((session_id, model_class.model_validate_json(raw)))
-        return removed
+            taken.append(session_id)
+        return list(zip(taken, validate_json_values(model_class, raws), strict=True))
 
     async def remove_from_user_index(self, user_id: Any, session_id: str) -> None:
         """Unlist the id from the owner's index, leaving the value stored."""

@@ -17,6 +17,7 @@ from crudauth.constants import (
     USER_INDEX_TTL_BUFFER_SECONDS,
 )
 from crudauth.exceptions import StoreUnavailableError
+from crudauth.storage._values import validate_json_values
 from crudauth.storage.backends.redis_scripts import TAKE_USER_VALUES
 from crudauth.storage.base import AbstractSessionStorage, M, T
 from crudauth.storage.constants import (
@@ -217,7 +218,8 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
             return []
         with self._guard():
             raws = await self.client.mget([self.get_key(session_id) for session_id in session_ids])
-        return [None if raw is None else model_class.model_validate_json(raw) for raw in raws]
+        values = iter(validate_json_values(model_class, [raw for raw in raws if raw is not None]))
+        return [None if raw is None else next(values) for raw in raws]
 
     async def update(
         self,
@@ -413,10 +415,8 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
             flat = await self._take_script(
                 keys=[self.user_index_key(user_id)], args=[self.prefix, str(user_id), *keep]
             )
-        return [
-            (_text(flat[at]), model_class.model_validate_json(flat[at + 1]))
-            for at in range(0, len(flat), 2)
-        ]
+        ids = [_text(session_id) for session_id in flat[0::2]]
+        return list(zip(ids, validate_json_values(model_class, flat[1::2]), strict=True))
 
     async def remove_from_user_index(self, user_id: Any, session_id: str) -> None:
         """Unlist the id with one SREM."""

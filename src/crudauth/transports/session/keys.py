@@ -115,6 +115,19 @@ class SessionKeys:
         # Without a secret the storage key is the raw session id, which must not leak.
         return hashlib.sha256(storage_key.encode()).hexdigest()
 
+    def handles_for_keys(self, storage_keys: Sequence[str]) -> list[str]:
+        """Return the public handles of many storage keys, as ``handle_for_key`` does.
+
+        Args:
+            storage_keys: The sessions' storage keys.
+
+        Returns:
+            One handle per key, in order.
+        """
+        if self._secret is not None:
+            return list(storage_keys)
+        return [self.handle_for_key(storage_key) for storage_key in storage_keys]
+
     def handle(self, session_id: str) -> str:
         """Return the public handle of a raw session id.
 

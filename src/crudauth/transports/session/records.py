@@ -270,15 +270,53 @@ class SessionRecords:
             return 0
         if not removed:
             return 0
-        now = self._now()
+        live, expired = self._split_expired(removed, self._now())
+        await self._drop_csrf_tokens(removed)
+        # Report the records' own user_id, as the single-session paths do.
+        await self._report_user_ended(removed[0][1].user_id, expired, live, reason)
+        return len(live)
+
+    def _split_expired(
+        self, sessions: list[tuple[str, EndedRecord]], now: datetime
+    ) -> tuple[list[tuple[str, EndedRecord]], list[tuple[str, EndedRecord]]]:
+        """Split taken sessions into live and expired ones, as ``_expiry_reason`` does.
+
+        The cut-off times are computed once rather than per record, because a sign-out
+        may take hundreds of records.
+        """
+        idle_cutoff = now - self.session_timeout
+        remembered_cutoff = now - self.remember_me_timeout
+        created_cutoff = None if self.absolute_timeout is None else now - self.absolute_timeout
         live: list[tuple[str, EndedRecord]] = []
         expired: list[tuple[str, EndedRecord]] = []
-        for stored in removed:
-            (expired if self._expiry_reason(stored[1], now) is not None else live).append(stored)
-        await self._drop_csrf_tokens(removed)
-        await self._report_ended(expired, REASON_TIMEOUT)
-        await self._report_ended(live, reason)
-        return len(live)
+        for stored in sessions:
+            record = stored[1]
+            remembered = record.metadata.get(REMEMBER_ME_META_KEY)
+            if record.last_activity < (remembered_cutoff if remembered else idle_cutoff) or (
+                created_cutoff is not None and record.created_at < created_cutoff
+            ):
+                expired.append(stored)
+            else:
+                live.append(stored)
+        return live, expired
+
+    async def _report_user_ended(
+        self,
+        user_id: Any,
+        expired: list[tuple[str, EndedRecord]],
+        live: list[tuple[str, EndedRecord]],
+        reason: str,
+    ) -> None:
+        """Report expired sessions as timed out and live ones with ``reason``."""
+        for sessions, ended_reason in ((expired, REASON_TIMEOUT), (live, reason)):
+            if not sessions:
+                continue
+            if logger.isEnabledFor(logging.DEBUG):
+                for key, record in sessions:
+                    self._log_ended(key, record, ended_reason)
+            if self.ended_listener is not None:
+                handles = self.keys.handles_for_keys([key for key, _ in sessions])
+                await self.ended_listener(user_id, handles, ended_reason)
 
     async def _drop_csrf_tokens(self, sessions: Sequence[tuple[str, SessionFacts]]) -> None:
         """Delete the CSRF tokens of ended sessions in one batched call."""
