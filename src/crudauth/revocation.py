@@ -81,8 +81,8 @@ def _session_listener(runtime: AuthRuntime) -> Any:
 
 
 def _ended_detail(handles: list[str], reason: str) -> dict[str, Any]:
-    # The user's log is rewritten on every event, so a sign-out of hundreds of devices
-    # keeps the first handles and the full count rather than every handle.
+    # One event listing hundreds of handles would outweigh the rest of the log, so a
+    # large sign-out keeps the first handles and the full count.
     return {"handles": handles[:MAX_LOGGED_HANDLES], "count": len(handles), "reason": reason}
 
 

@@ -2,9 +2,10 @@
 
 Events are kept in the storage port (memory, Redis or the database, like every other
 piece of server-side state) as one capped list per user, and each is also handed to the
-``on_security_event`` hook. An event carries the event type, time, IP address, parsed
-device and plain details such as a reason or a public session handle. It never carries
-a password, token, cookie value or session id.
+``on_security_event`` hook. A second small record per user remembers when each browser
+and OS pair last signed in, so spotting a new device reads no events. An event carries
+the event type, time, IP address, parsed device and plain details such as a reason or a
+public session handle. It never carries a password, token, cookie value or session id.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ logger = logging.getLogger("crudauth.security")
 SECURITY_LOG_PREFIX = "security_log:"
 SECONDS_PER_DAY = 86400
 EVENT_ID_BYTES = 8
+# Browser and OS pairs remembered per user for new-device sign-ins; older ones are
+# forgotten first, so a user with more devices than this may be notified of one again.
+MAX_KNOWN_DEVICES = 50
 
 
 class SecurityEventType:
@@ -130,11 +134,10 @@ class SecurityEvent(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
-class SecurityEventList(BaseModel):
-    """Stored form of one user's log, newest event first."""
+class KnownDevices(BaseModel):
+    """Stored form of the devices a user signed in from: device name to last sign-in."""
 
-    user_id: Any
-    events: list[SecurityEvent] = Field(default_factory=list)
+    seen: dict[str, datetime] = Field(default_factory=dict)
 
 
 class SecurityLog:
@@ -164,8 +167,12 @@ class SecurityLog:
         return datetime.now(timezone.utc)
 
     @staticmethod
-    def _key(user_id: Any) -> str:
-        return f"user:{user_id}"
+    def _events_id(user_id: Any) -> str:
+        return f"events:user:{user_id}"
+
+    @staticmethod
+    def _devices_id(user_id: Any) -> str:
+        return f"devices:user:{user_id}"
 
     async def record(
         self,
@@ -212,25 +219,13 @@ class SecurityLog:
         return event
 
     async def _append(self, user_id: Any, event: SecurityEvent) -> None:
-        key = self._key(user_id)
-        ttl = int(self.retention.total_seconds())
-        cutoff = event.at - self.retention
-        cap = self.config.max_events_per_user
-
-        def prepend(stored: SecurityEventList) -> None:
-            kept = [old for old in stored.events if old.at > cutoff and old.id != event.id]
-            stored.events = [event, *kept][:cap]
-
-        # NOTE: the whole log (up to max_events_per_user events) is read, parsed and
-        # written for every event, so an append costs more as the log fills.
-        # Two tries cover a first write racing another first write for the same user.
-        for _attempt in range(2):
-            if await self.storage.modify(key, SecurityEventList, prepend, expiration=ttl):
-                return
-            fresh = SecurityEventList(user_id=user_id, events=[event])
-            if await self.storage.set_if_absent(key, fresh, expiration=ttl):
-                return
-        logger.warning("security event dropped: user_id=%s type=%s", user_id, event.type)
+        # A capped list: one push, however many events the user already has.
+        await self.storage.push_capped(
+            self._events_id(user_id),
+            event,
+            cap=self.config.max_events_per_user,
+            expiration=int(self.retention.total_seconds()),
+        )
 
     async def events(
         self, user_id: Any, *, offset: int = 0, limit: int = 50
@@ -247,36 +242,47 @@ class SecurityLog:
         Returns:
             ``(events, total)``.
         """
-        stored: SecurityEventList | None = await self.storage.get(
-            self._key(user_id), SecurityEventList
-        )
-        if stored is None:
-            return [], 0
+        stored = await self.storage.read_capped(self._events_id(user_id), SecurityEvent)
         cutoff = self._now() - self.retention
-        live = [event for event in stored.events if event.at > cutoff]
+        live = [event for event in stored if event.at > cutoff]
         return live[offset : offset + limit], len(live)
 
-    async def is_new_device(self, user_id: Any, device: Mapping[str, Any]) -> bool:
-        """Return whether this browser and OS pair is unseen within the window.
+    async def note_device(self, user_id: Any, device: Mapping[str, Any]) -> bool:
+        """Remember a sign-in from this browser and OS pair; return whether it is new.
+
+        A pair is new when it has not signed in within ``new_device_window_days``.
+        The user's most recent ``MAX_KNOWN_DEVICES`` pairs are remembered.
 
         Args:
             user_id: Primary key of the user.
             device: The parsed device, with ``browser`` and ``os`` keys.
+
+        Returns:
+            Whether the pair is new.
         """
-        stored: SecurityEventList | None = await self.storage.get(
-            self._key(user_id), SecurityEventList
-        )
-        if stored is None:
-            return True
-        cutoff = self._now() - timedelta(days=self.config.new_device_window_days)
-        browser, system = device.get("browser"), device.get("os")
-        return not any(
-            event.type == SecurityEventType.SIGN_IN
-            and event.at > cutoff
-            and event.device.get("browser") == browser
-            and event.device.get("os") == system
-            for event in stored.events
-        )
+        name = f"{device.get('browser')} on {device.get('os')}"
+        now = self._now()
+        cutoff = now - timedelta(days=self.config.new_device_window_days)
+        expiration = int(self.retention.total_seconds())
+        last_seen: list[datetime | None] = [None]
+
+        def remember(known: KnownDevices) -> None:
+            last_seen[0] = known.seen.get(name)
+            known.seen[name] = now
+            if len(known.seen) > MAX_KNOWN_DEVICES:
+                newest = sorted(known.seen.items(), key=lambda pair: pair[1], reverse=True)
+                known.seen = dict(newest[:MAX_KNOWN_DEVICES])
+
+        key = self._devices_id(user_id)
+        # Two tries cover a first sign-in racing another first sign-in of the user.
+        for _attempt in range(2):
+            if await self.storage.modify(key, KnownDevices, remember, expiration=expiration):
+                return last_seen[0] is None or last_seen[0] <= cutoff
+            fresh = KnownDevices(seen={name: now})
+            if await self.storage.set_if_absent(key, fresh, expiration=expiration):
+                return True
+        logger.warning("device record not written: user_id=%s", user_id)
+        return True
 
     async def record_sign_in(
         self, user: Any, *, request: Request | None, transport: str, method: str = "password"
@@ -294,7 +300,7 @@ class SecurityLog:
         repo = self.runtime.repo
         user_id = repo.user_id(user)
         ip_address, device = self._request_facts(request)
-        is_new = await self.is_new_device(user_id, device)
+        is_new = await self.note_device(user_id, device)
         await self.record(
             user_id,
             SecurityEventType.SIGN_IN,

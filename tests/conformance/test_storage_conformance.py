@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 
 from crudauth.storage.base import AbstractSessionStorage
@@ -204,3 +205,39 @@ async def test_modify_keeps_concurrent_changes(storage: Store) -> None:
     stored = await storage.get("m", Record)
     assert stored is not None
     assert stored.counter == 10
+
+
+async def test_capped_list_newest_first(storage: Store) -> None:
+    for number in range(5):
+        await storage.push_capped("log", Record(counter=number), cap=3)
+    entries = await storage.read_capped("log", Record)
+    assert [entry.counter for entry in entries] == [4, 3, 2]
+
+
+async def test_capped_list_absent_is_empty(storage: Store) -> None:
+    assert await storage.read_capped("nothing", Record) == []
+
+
+async def test_capped_list_delete_and_expiry(storage: Store) -> None:
+    await storage.push_capped("gone", Record(counter=1), cap=5)
+    assert await storage.exists("gone") is True
+    assert await storage.delete("gone") is True
+    assert await storage.read_capped("gone", Record) == []
+
+    await storage.push_capped("short", Record(counter=1), cap=5, expiration=1)
+    await asyncio.sleep(1.2)
+    assert await storage.read_capped("short", Record) == []
+    assert await storage.exists("short") is False
+
+
+async def test_capped_list_concurrent_pushes_land(storage: Store) -> None:
+    await asyncio.gather(
+        *(storage.push_capped("busy", Record(counter=n), cap=50) for n in range(10))
+    )
+    entries = await storage.read_capped("busy", Record)
+    assert sorted(entry.counter for entry in entries) == list(range(10))
+
+
+async def test_capped_list_rejects_zero_cap(storage: Store) -> None:
+    with pytest.raises(ValueError, match="cap"):
+        await storage.push_capped("log", Record(), cap=0)

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar, cast
 from pydantic import BaseModel
 
 from crudauth.constants import DEFAULT_SESSION_TTL_SECONDS
+from crudauth.storage.lists import CappedLists
 
 __all__ = ["AbstractSessionStorage"]
 
@@ -22,7 +23,7 @@ T = TypeVar("T", bound=BaseModel)
 M = TypeVar("M", bound=BaseModel)
 
 
-class AbstractSessionStorage(ABC, Generic[T]):
+class AbstractSessionStorage(CappedLists, ABC, Generic[T]):
     """Contract of a TTL store of pydantic models keyed by ``prefix + id``.
 
     Values are stored as the model's JSON. A value whose TTL has passed reads as absent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -113,3 +114,71 @@ async def test_events_capped_per_user(make_app: Any) -> None:
 def test_config_rejects_window_past_retention() -> None:
     with pytest.raises(ValueError, match="new_device_window_days"):
         SecurityLogConfig(retention_days=7, new_device_window_days=30)
+
+
+def move_log_clock(test_app: Any, monkeypatch: Any, days: float) -> None:
+    """Make the security log read its clock ``days`` from now."""
+    log = test_app.auth.runtime.security_log
+    later = datetime.now(timezone.utc) + timedelta(days=days)
+    monkeypatch.setattr(log, "_now", lambda: later)
+
+
+async def test_device_new_again_after_window(make_app: Any, monkeypatch: Any) -> None:
+    seen: list[str] = []
+
+    async def on_new_device(user: Any, *, device: Any, **kwargs: Any) -> None:
+        seen.append(device["browser"])
+
+    test_app = await make_app(
+        transports=transports(),
+        hooks=AuthHooks(on_new_device_sign_in=on_new_device),
+        security_log=SecurityLogConfig(retention_days=60, new_device_window_days=30),
+    )
+    await test_app.create_user()
+    async with test_app.client() as client:
+        assert (await login_from(client, FIREFOX)).status_code == 200
+        move_log_clock(test_app, monkeypatch, days=29)
+        assert (await login_from(client, FIREFOX)).status_code == 200
+        assert seen == ["Firefox"]
+        # 31 days after the second sign-in, the device is unseen within the window.
+        move_log_clock(test_app, monkeypatch, days=29 + 31)
+        assert (await login_from(client, FIREFOX)).status_code == 200
+
+    assert seen == ["Firefox", "Firefox"]
+
+
+async def test_events_past_retention_hidden(make_app: Any, monkeypatch: Any) -> None:
+    test_app = await make_app(
+        transports=transports(),
+        security_log=SecurityLogConfig(retention_days=30, new_device_window_days=30),
+    )
+    user = await test_app.create_user()
+    async with test_app.client() as client:
+        await login(client)
+    assert len(await test_app.auth.security_events(user.id)) >= 1
+
+    move_log_clock(test_app, monkeypatch, days=31)
+    assert await test_app.auth.security_events(user.id) == []
+
+
+async def test_append_never_reads_the_log(make_app: Any, monkeypatch: Any) -> None:
+    test_app = await make_app(transports=transports())
+    user = await test_app.create_user()
+    log = test_app.auth.runtime.security_log
+    async with test_app.client() as client:
+        for _ in range(5):
+            await login(client)
+
+    reads: list[str] = []
+    original_get = log.storage.get
+
+    async def recording_get(session_id: str, model_class: Any) -> Any:
+        reads.append(session_id)
+        return await original_get(session_id, model_class)
+
+    monkeypatch.setattr(log.storage, "get", recording_get)
+    await log.record(user.id, "password_changed")
+
+    # An append costs the same with 5 events or 200, because nothing is read first.
+    assert reads == []
+    assert (await test_app.auth.security_events(user.id))[0].type == "password_changed"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import fnmatch
 import time
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
+
+from pydantic import BaseModel
 
 from crudauth.constants import DEFAULT_SESSION_TTL_SECONDS
 from crudauth.storage._values import validate_json_values
@@ -45,6 +48,8 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
     ) -> None:
         super().__init__(prefix=prefix, expiration=expiration)
         self._values: dict[str, str] = {}
+        # Capped lists, newest entry first, as JSON documents.
+        self._lists: dict[str, deque[str]] = {}
         # Absolute expiry of each key in epoch seconds (wall clock, read at call time).
         self._expires_at: dict[str, float] = {}
         # str(user_id) -> ids of that user's values; key -> owner, for index upkeep.
@@ -66,6 +71,7 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
 
     def _drop(self, key: str) -> bool:
         existed = self._values.pop(key, None) is not None
+        existed = self._lists.pop(key, None) is not None or existed
         self._expires_at.pop(key, None)
         owner = self._owners.pop(key, None)
         if owner is not None:
@@ -113,6 +119,7 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
         key = self.get_key(session_id)
         ttl = self.expiration if expiration is None else expiration
         self._values[key] = data.model_dump_json()
+        self._lists.pop(key, None)
         self._expires_at[key] = self._now() + ttl
         self._index(key, data)
         self._note_write()
@@ -123,7 +130,9 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
         key = self.get_key(session_id)
         if not self._is_live(key):
             return None
-        return model_class.model_validate_json(self._values[key])
+        raw = self._values.get(key)
+        # A capped list lives under the same keys but is read with read_capped.
+        return None if raw is None else model_class.model_validate_json(raw)
 
     async def update(
         self,
@@ -188,7 +197,7 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
             return []
         kept = set(keep)
         now = self._now()
-        taken: list[str] = []
+        taken_ids: list[str] = []
         raws: list[str] = []
         for session_id in list(ids):
             if session_id in kept:
@@ -199,8 +208,8 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
                 continue
             raws.append(self._values[key])
             self._drop(key)
-            taken.append(session_id)
-        return list(zip(taken, validate_json_values(model_class, raws), strict=True))
+            taken_ids.append(session_id)
+        return list(zip(taken_ids, validate_json_values(model_class, raws), strict=True))
 
     async def remove_from_user_index(self, user_id: Any, session_id: str) -> None:
         """Unlist the id from the owner's index, leaving the value stored."""
@@ -216,17 +225,50 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
         now = self._now()
         return [
             key
-            for key in list(self._values)
+            for key in list(self._expires_at)
             if fnmatch.fnmatchcase(key, pattern) and self._is_live(key, now)
         ]
 
     async def delete_pattern(self, pattern: str) -> int:
         """Drop every matching key, counting only the live ones."""
         now = self._now()
-        matching = [key for key in list(self._values) if fnmatch.fnmatchcase(key, f"{pattern}*")]
+        matching = [
+            key for key in list(self._expires_at) if fnmatch.fnmatchcase(key, f"{pattern}*")
+        ]
         removed = 0
         for key in matching:
             if self._is_live(key, now):
                 removed += 1
             self._drop(key)
         return removed
+
+    async def push_capped(
+        self,
+        list_id: str,
+        item: BaseModel,
+        *,
+        cap: int,
+        expiration: int | None = None,
+    ) -> None:
+        """Push onto a deque and trim it: constant time however long the list is."""
+        if cap < 1:
+            raise ValueError(f"cap must be 1 or more, not {cap}")
+        key = self.get_key(list_id)
+        now = self._now()
+        entries = self._lists.get(key) if self._is_live(key, now) else None
+        if entries is None:
+            # A plain value under the same id is replaced, as a new list.
+            self._drop(key)
+            entries = self._lists[key] = deque()
+        entries.appendleft(item.model_dump_json())
+        while len(entries) > cap:
+            entries.pop()
+        self._expires_at[key] = now + (self.expiration if expiration is None else expiration)
+        self._note_write()
+
+    async def read_capped(self, list_id: str, model_class: type[M]) -> list[M]:
+        """Validate the deque's entries, newest first."""
+        key = self.get_key(list_id)
+        if not self._is_live(key):
+            return []
+        return validate_json_values(model_class, list(self._lists.get(key, ())))

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from pydantic import BaseModel
+
 from crudauth.constants import (
     DEFAULT_SESSION_TTL_SECONDS,
     USER_INDEX_TTL_BUFFER_SECONDS,
@@ -417,6 +419,32 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
             )
         ids = [_text(session_id) for session_id in flat[0::2]]
         return list(zip(ids, validate_json_values(model_class, flat[1::2]), strict=True))
+
+    async def push_capped(
+        self,
+        list_id: str,
+        item: BaseModel,
+        *,
+        cap: int,
+        expiration: int | None = None,
+    ) -> None:
+        """LPUSH, LTRIM and EXPIRE in one MULTI: one round trip, whatever the length."""
+        if cap < 1:
+            raise ValueError(f"cap must be 1 or more, not {cap}")
+        key = self.get_key(list_id)
+        ttl = self.expiration if expiration is None else expiration
+        with self._guard():
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.lpush(key, item.model_dump_json())
+                pipe.ltrim(key, 0, cap - 1)
+                pipe.expire(key, ttl)
+                await pipe.execute()
+
+    async def read_capped(self, list_id: str, model_class: type[M]) -> list[M]:
+        """Read the whole list with one LRANGE."""
+        with self._guard():
+            raws = await self.client.lrange(self.get_key(list_id), 0, -1)
+        return validate_json_values(model_class, raws)
 
     async def remove_from_user_index(self, user_id: Any, session_id: str) -> None:
         """Unlist the id with one SREM."""
