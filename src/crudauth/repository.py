@@ -44,7 +44,6 @@ gate_logger = logging.getLogger("crudauth")
 _UNAVAILABLE_ERRORS = (
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
-    sa_exc.DBAPIError,
     sa_exc.TimeoutError,
     ConnectionError,
 )
@@ -64,7 +63,13 @@ def _raise_unavailable(operation: str, exc: BaseException) -> NoReturn:
 
 
 def _is_unavailable(exc: BaseException) -> bool:
-    return isinstance(exc, _UNAVAILABLE_ERRORS) and not isinstance(exc, sa_exc.IntegrityError)
+    if isinstance(exc, sa_exc.IntegrityError):
+        return False
+    if isinstance(exc, _UNAVAILABLE_ERRORS):
+        return True
+    # Any other driver error (a SQL mistake, bad data) is a bug to raise, not an outage
+    # to retry, unless SQLAlchemy found the connection dropped while running it.
+    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
 
 
 def _string_lengths(type_: Any) -> list[int]:

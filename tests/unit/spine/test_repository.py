@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Index, Integer, String, TypeDecorator, UniqueConstraint, event
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import StaticPool
@@ -416,6 +416,29 @@ async def test_unreachable_database_is_503(
     errors = [record for record in caplog.records if record.name == "crudauth.repository"]
     assert len(errors) == 1
     assert "secret@example.com" not in errors[0].getMessage()
+
+
+async def test_sql_mistake_is_not_503(db: AsyncSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = UserRepository(User)
+
+    async def fail(*args: Any, **kwargs: Any) -> Any:
+        raise ProgrammingError("SELECT nonsense", {}, Exception("syntax error"))
+
+    monkeypatch.setattr(db, "execute", fail)
+    # A 503 would tell clients to retry a request that fails the same way every time.
+    with pytest.raises(ProgrammingError):
+        await repo.get_by_email(db, "someone@example.com")
+
+
+async def test_dropped_connection_is_503(db: AsyncSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = UserRepository(User)
+
+    async def fail(*args: Any, **kwargs: Any) -> Any:
+        raise DBAPIError("SELECT 1", {}, Exception("closed"), connection_invalidated=True)
+
+    monkeypatch.setattr(db, "execute", fail)
+    with pytest.raises(StoreUnavailableError):
+        await repo.get_by_email(db, "someone@example.com")
 
 
 async def test_integrity_error_is_not_503(
