@@ -125,6 +125,16 @@ async def test_logout_ends_old_session(stores: Any, make_request: Any) -> None:
     assert await stores[0].inner.get_user_sessions(1) == []
 
 
+async def test_revoke_ends_old_session(stores: Any, make_request: Any) -> None:
+    before = old_manager(stores)
+    session_id, _ = await before.create_session(make_request(), 1)
+    after = rotated(before)
+    assert await after.revoke(session_id, owner_id=2) is False
+    assert await after.revoke(session_id, owner_id=1) is True
+    assert await after.validate_session(session_id) is None
+    assert await stores[0].inner.get_user_sessions(1) == []
+
+
 def test_key_ring_matches_every_secret() -> None:
     ring = KeyRing(NEW, [OLD])
     old_key = KeyRing(OLD).derive(b"ctx:", "value")

@@ -12,7 +12,6 @@ from crudauth.transports.session.constants import (
 )
 from crudauth.transports.session.keys import same_text
 from crudauth.transports.session.records import SessionRecords, StoredSession
-from crudauth.transports.session.schemas import SessionData
 
 __all__ = ["SessionDevices"]
 
@@ -70,8 +69,7 @@ class SessionDevices(SessionRecords):
     async def revoke(self, session_id: str, owner_id: Any = None) -> bool:
         """End one session by its raw id, optionally only if ``owner_id`` owns it.
 
-        Only the current secret's key is read, so a session still stored under a
-        retired secret's key is not found.
+        A session still stored under a retired secret's key is found and ended too.
 
         Args:
             session_id: The raw session id.
@@ -87,10 +85,11 @@ class SessionDevices(SessionRecords):
         """
         if not session_id:
             return False
-        key = self.keys.session_key(session_id)
-        record: SessionData | None = await self.storage.get(key, SessionData)
-        if record is None:
+        # Retired keys are tried too, so a key rotation cannot make a revocation miss.
+        found = await self._find_session(session_id)
+        if found is None:
             return False
+        key, record = found
         # Another user's session is left untouched and reported like a missing one.
         if owner_id is not None and str(record.user_id) != str(owner_id):
             return False
