@@ -85,3 +85,30 @@ def test_revoke_needs_handle_or_all(cli: Cli) -> None:
 
     assert neither.exit_code == 2
     assert both.exit_code == 2
+
+
+def test_token_family_listed_and_revoked(cli: Cli) -> None:
+    cli.create_user("alice")
+    cli.login()
+
+    async def token(client, module):  # type: ignore[no-untyped-def]
+        response = await client.post(
+            "/token", data={"username": "alice", "password": "Correct-Horse-1"}
+        )
+        return response.json()["access_token"]
+
+    access = cli.http(token)
+    rows = cli.run("sessions", "list", "alice", "--json").json()["sessions"]
+    family = next(row for row in rows if row["kind"] == "token")
+
+    result = cli.run("sessions", "revoke", "alice", family["id"])
+
+    async def call_me(client, module):  # type: ignore[no-untyped-def]
+        response = await client.get("/me", headers={"Authorization": f"Bearer {access}"})
+        return response.status_code
+
+    assert [row["kind"] for row in rows].count("session") == 1
+    assert result.exit_code == 0, result.stderr
+    remaining = cli.run("sessions", "list", "alice", "--json").json()["sessions"]
+    assert [row["kind"] for row in remaining] == ["session"]
+    assert cli.http(call_me) == 401

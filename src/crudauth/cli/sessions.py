@@ -1,4 +1,4 @@
-"""``crudauth sessions``: list and revoke a user's sessions by their public handles.
+"""``crudauth sessions``: list and revoke a user's sessions and token families.
 
 The commands call the same ``SessionManager`` methods as ``GET /sessions``,
 ``DELETE /sessions/{handle}`` and ``POST /logout-all``, so stores, hooks and the
@@ -21,13 +21,13 @@ from crudauth.cli.common import (
 from crudauth.cli.output import CommandError, format_table
 from crudauth.cli.users import USER_HELP
 from crudauth.revocation import end_user_credentials
-from crudauth.transports.session.management import SessionInfo
+from crudauth.transports.session.management import list_devices, revoke_family_by_handle
 
 __all__ = ["add_sessions_commands"]
 
 
 async def list_sessions(ctx: CommandContext) -> int:
-    """Run ``crudauth sessions list``: print a user's live browser sessions.
+    """Run ``crudauth sessions list``: print a user's live sessions and token families.
 
     Args:
         ctx: The loaded app, the parsed arguments and the output.
@@ -44,13 +44,14 @@ async def list_sessions(ctx: CommandContext) -> int:
     async with database_session(auth) as db:
         user = await resolve_user(auth, db, ctx.args.user)
     user_id = auth.repo.user_id(user)
-    rows = [SessionInfo(**row) for row in await manager.list_for_user(user_id)]
+    rows = await list_devices(auth.runtime, manager, user_id)
     data = [row.model_dump(mode="json") for row in rows]
     table = format_table(
-        ["HANDLE", "CREATED", "LAST ACTIVITY", "IP", "DEVICE"],
+        ["HANDLE", "KIND", "CREATED", "LAST ACTIVITY", "IP", "DEVICE"],
         [
             (
                 row.id,
+                row.kind,
                 row.created_at.isoformat(timespec="seconds"),
                 row.last_activity.isoformat(timespec="seconds"),
                 row.ip or "-",
@@ -107,8 +108,12 @@ async def revoke_sessions(ctx: CommandContext) -> int:
             )
             return 0
 
-    # Only this user's sessions are searched, exactly like DELETE /sessions/{handle}.
-    if not await manager.revoke_by_handle(args.handle, user_id):
+    # Only this user's sessions and token families are searched, exactly like
+    # DELETE /sessions/{handle}.
+    ended = await manager.revoke_by_handle(args.handle, user_id)
+    if not ended:
+        ended = await revoke_family_by_handle(auth.runtime, args.handle, user_id)
+    if not ended:
         raise CommandError(f"user id {user_id} has no live session with that handle")
     logger.info("operator revoked session user_id=%s handle=%s", user_id, args.handle)
     ctx.out.result(

@@ -30,9 +30,16 @@ from crudauth.transports.session.keys import same_text
 from crudauth.transports.session.manager import SessionManager
 
 if TYPE_CHECKING:
+    from crudauth.core import AuthRuntime
     from crudauth.transports.session.transport import SessionTransport
 
-__all__ = ["SecurityEventPage", "SessionInfo", "build_session_management_router"]
+__all__ = [
+    "SecurityEventPage",
+    "SessionInfo",
+    "build_session_management_router",
+    "list_devices",
+    "revoke_family_by_handle",
+]
 
 DEFAULT_EVENTS_PAGE = 50
 MAX_EVENTS_PAGE = 200
@@ -81,6 +88,87 @@ def _is_stateless_bearer(candidate: Any) -> bool:
     return isinstance(candidate, BearerTransport) and candidate.families is None
 
 
+async def list_devices(
+    runtime: "AuthRuntime",
+    sessions: SessionManager,
+    user_id: Any,
+    *,
+    current_session: str | None = None,
+    current_family: str | None = None,
+) -> list[SessionInfo]:
+    """Return the user's live sessions and token families, latest activity first.
+
+    These are the rows of ``GET /sessions``: browser sessions and bearer devices.
+
+    Args:
+        runtime: The facade's shared state, for the bearer transports.
+        sessions: The session manager whose sessions are listed.
+        user_id: Primary key of the user.
+        current_session: The caller's raw session id, marked ``current``.
+        current_family: The caller's raw token family id, marked ``current``.
+
+    Returns:
+        One row per live session or family.
+
+    Raises:
+        StoreUnavailableError: A store did not respond.
+    """
+    rows = await sessions.list_for_user(user_id, current_session_id=current_session)
+    for bearer in token_families_of(runtime):
+        assert bearer.families is not None
+        current_key = bearer.families.family_key(current_family) if current_family else None
+        for key, family in await bearer.families.live_for_user(user_id):
+            rows.append(
+                {
+                    "id": family.handle,
+                    "kind": "token",
+                    "device": dict(family.device_info),
+                    "ip": family.ip_address,
+                    "created_at": family.created_at,
+                    "last_activity": family.last_used,
+                    "expires_at": family.expires_at,
+                    "current": current_key is not None and same_text(key, current_key),
+                }
+            )
+    rows.sort(key=lambda row: row["last_activity"], reverse=True)
+    return [SessionInfo(**row) for row in rows]
+
+
+async def revoke_family_by_handle(
+    runtime: "AuthRuntime", handle: str, user_id: Any, *, request: Request | None = None
+) -> bool:
+    """End the user's token family whose public handle is ``handle``.
+
+    Only the user's own families are searched, as ``revoke_by_handle`` does for
+    sessions. The ended family is written to the security log.
+
+    Args:
+        runtime: The facade's shared state, for the bearer transports.
+        handle: The family's public handle, as listed by ``list_devices``.
+        user_id: Primary key of the user whose families are searched.
+        request: The request, for the security log.
+
+    Returns:
+        Whether a family ended.
+
+    Raises:
+        StoreUnavailableError: A store did not respond.
+    """
+    for bearer in token_families_of(runtime):
+        assert bearer.families is not None
+        ended = await bearer.families.revoke_by_handle(handle, user_id)
+        if ended is not None:
+            await record_security_event(
+                runtime,
+                user_id,
+                SecurityEventType.TOKEN_FAMILY_ENDED,
+                request=request,
+                detail={"handles": [ended.handle], "count": 1, "reason": REASON_USER_REVOKED},
+            )
+            return True
+    return False
+
+
 def build_session_management_router(auth: AuthSurface, transport: "SessionTransport") -> APIRouter:
     """Build the device-management routes of ``transport``.
 
@@ -98,7 +186,6 @@ def build_session_management_router(auth: AuthSurface, transport: "SessionTransp
         A router without a prefix, tagged ``auth``.
     """
     router = APIRouter(tags=["auth"])
-    bearers = token_families_of(auth.runtime)
     # Bearer callers are refused: these routes end other devices and rely on the
     # session's CSRF check, which a bearer request never carries.
     owner_transports = [transport.name]
@@ -130,25 +217,13 @@ def build_session_management_router(auth: AuthSurface, transport: "SessionTransp
     ) -> list[SessionInfo]:
         """List the caller's live sessions and token families with device info."""
         current_session, current_family = own_credential(principal)
-        rows = await manager().list_for_user(principal.user_id, current_session_id=current_session)
-        for bearer in bearers:
-            assert bearer.families is not None
-            current_key = bearer.families.family_key(current_family) if current_family else None
-            for key, family in await bearer.families.live_for_user(principal.user_id):
-                rows.append(
-                    {
-                        "id": family.handle,
-                        "kind": "token",
-                        "device": dict(family.device_info),
-                        "ip": family.ip_address,
-                        "created_at": family.created_at,
-                        "last_activity": family.last_used,
-                        "expires_at": family.expires_at,
-                        "current": current_key is not None and same_text(key, current_key),
-                    }
-                )
-        rows.sort(key=lambda row: row["last_activity"], reverse=True)
-        return [SessionInfo(**row) for row in rows]
+        return await list_devices(
+            auth.runtime,
+            manager(),
+            principal.user_id,
+            current_session=current_session,
+            current_family=current_family,
+        )
 
     @router.delete("/sessions/{session_handle:path}")
     async def revoke_session(
@@ -167,18 +242,10 @@ def build_session_management_router(auth: AuthSurface, transport: "SessionTransp
             ):
                 sessions.clear_session_cookies(response)
             return {"detail": SESSION_REVOKED}
-        for bearer in bearers:
-            assert bearer.families is not None
-            ended = await bearer.families.revoke_by_handle(session_handle, principal.user_id)
-            if ended is not None:
-                await record_security_event(
-                    auth.runtime,
-                    principal.user_id,
-                    SecurityEventType.TOKEN_FAMILY_ENDED,
-                    request=request,
-                    detail={"handles": [ended.handle], "count": 1, "reason": REASON_USER_REVOKED},
-                )
-                return {"detail": SESSION_REVOKED}
+        if await revoke_family_by_handle(
+            auth.runtime, session_handle, principal.user_id, request=request
+        ):
+            return {"detail": SESSION_REVOKED}
         raise NotFoundException(SESSION_NOT_FOUND)
 
     @router.post(
