@@ -22,6 +22,7 @@ from crudauth.cli.output import CommandError
 from crudauth.exceptions import PasswordPolicyException
 from crudauth.password import PasswordContext
 from crudauth.revocation import end_user_credentials
+from crudauth.transports.session.management import list_devices
 from crudauth.utils.hashing import is_unusable_password
 from crudauth.utils.identifiers import is_mixed_script_lookalike
 
@@ -216,7 +217,7 @@ async def set_active(ctx: CommandContext, active: bool) -> int:
 
 
 async def show_user(ctx: CommandContext) -> int:
-    """Run ``crudauth users show``: print a user's flags and session count.
+    """Run ``crudauth users show``: print a user's flags and signed-in device count.
 
     No secret is printed: only whether a usable password exists.
 
@@ -247,7 +248,8 @@ async def show_user(ctx: CommandContext) -> int:
         )
     manager = auth.session_manager
     if manager is not None:
-        details["sessions"] = len(await manager.list_for_user(details["id"]))
+        # The rows of GET /sessions: browser sessions and token families.
+        details["sessions"] = len(await list_devices(auth.runtime, manager, details["id"]))
     width = max(len(key) for key in details)
     ctx.out.result(details, [f"{key.ljust(width)}  {value}" for key, value in details.items()])
     return 0
