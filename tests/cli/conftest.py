@@ -123,6 +123,29 @@ class Cli:
         result: dict[str, Any] = self.http(work)
         return result
 
+    def token(self, username: str = "alice", password: str = PASSWORD) -> str:
+        """Sign in through ``POST /token``; return the access token."""
+
+        async def work(client: httpx.AsyncClient, module: ModuleType) -> str:
+            response = await client.post(
+                "/token", data={"username": username, "password": password}
+            )
+            assert response.status_code == 200, response.text
+            return str(response.json()["access_token"])
+
+        access: str = self.http(work)
+        return access
+
+    def bearer_status(self, access: str) -> int:
+        """Return the status of ``GET /me`` with ``access`` as the bearer token."""
+
+        async def work(client: httpx.AsyncClient, module: ModuleType) -> int:
+            response = await client.get("/me", headers={"Authorization": f"Bearer {access}"})
+            return response.status_code
+
+        status: int = self.http(work)
+        return status
+
 
 def backend_params() -> list[Any]:
     return [

@@ -57,24 +57,14 @@ def test_revoke_all_ends_tokens(cli: Cli) -> None:
     cli.login()
     cli.login()
 
-    async def token(client, module):  # type: ignore[no-untyped-def]
-        response = await client.post(
-            "/token", data={"username": "alice", "password": "Correct-Horse-1"}
-        )
-        return response.json()["access_token"]
-
-    access = cli.http(token)
+    access = cli.token()
     result = cli.run("sessions", "revoke", "alice", "--all", "--json")
-
-    async def call_me(client, module):  # type: ignore[no-untyped-def]
-        response = await client.get("/me", headers={"Authorization": f"Bearer {access}"})
-        return response.status_code
 
     assert result.exit_code == 0, result.stderr
     # Two browser sessions and the token family of the /token sign-in.
     assert result.json()["revoked"] == 3
     assert cli.run("sessions", "list", "alice", "--json").json()["sessions"] == []
-    assert cli.http(call_me) == 401
+    assert cli.bearer_status(access) == 401
 
 
 def test_revoke_needs_handle_or_all(cli: Cli) -> None:
@@ -91,24 +81,14 @@ def test_token_family_listed_and_revoked(cli: Cli) -> None:
     cli.create_user("alice")
     cli.login()
 
-    async def token(client, module):  # type: ignore[no-untyped-def]
-        response = await client.post(
-            "/token", data={"username": "alice", "password": "Correct-Horse-1"}
-        )
-        return response.json()["access_token"]
-
-    access = cli.http(token)
+    access = cli.token()
     rows = cli.run("sessions", "list", "alice", "--json").json()["sessions"]
     family = next(row for row in rows if row["kind"] == "token")
 
     result = cli.run("sessions", "revoke", "alice", family["id"])
 
-    async def call_me(client, module):  # type: ignore[no-untyped-def]
-        response = await client.get("/me", headers={"Authorization": f"Bearer {access}"})
-        return response.status_code
-
     assert [row["kind"] for row in rows].count("session") == 1
     assert result.exit_code == 0, result.stderr
     remaining = cli.run("sessions", "list", "alice", "--json").json()["sessions"]
     assert [row["kind"] for row in remaining] == ["session"]
-    assert cli.http(call_me) == 401
+    assert cli.bearer_status(access) == 401

@@ -172,13 +172,7 @@ def test_show_counts_sessions_and_tokens(cli: Cli) -> None:
     cli.create_user("alice")
     cli.login()
 
-    async def token(client, module):  # type: ignore[no-untyped-def]
-        response = await client.post(
-            "/token", data={"username": "alice", "password": "Correct-Horse-1"}
-        )
-        return response.status_code
-
-    assert cli.http(token) == 200
+    cli.token()
     details = cli.run("users", "show", "alice", "--json").json()
 
     # One browser session and the token family of the /token sign-in.

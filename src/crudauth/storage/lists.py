@@ -16,9 +16,18 @@ from pydantic import BaseModel, Field
 if TYPE_CHECKING:
     from crudauth.storage.base import AbstractSessionStorage
 
-__all__ = ["CappedLists", "StoredList"]
+__all__ = ["CappedLists", "StoredList", "check_cap"]
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def check_cap(cap: int) -> None:
+    """Raise ``ValueError`` unless ``cap`` keeps at least one entry.
+
+    Redis's ``LTRIM key 0 -1`` keeps the whole list, so a cap of 0 must not reach it.
+    """
+    if cap < 1:
+        raise ValueError(f"cap must be 1 or more, not {cap}")
 
 
 class StoredList(BaseModel):
@@ -60,8 +69,7 @@ class CappedLists:
             ValueError: ``cap`` is below 1.
             RuntimeError: Concurrent writers kept the push from landing.
         """
-        if cap < 1:
-            raise ValueError(f"cap must be 1 or more, not {cap}")
+        check_cap(cap)
         store = cast("AbstractSessionStorage[Any]", self)
         entry = item.model_dump(mode="json")
 

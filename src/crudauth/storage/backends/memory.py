@@ -14,6 +14,7 @@ from crudauth.constants import DEFAULT_SESSION_TTL_SECONDS
 from crudauth.storage._values import validate_json_values
 from crudauth.storage.base import AbstractSessionStorage, M, T
 from crudauth.storage.constants import DEFAULT_STORAGE_PREFIX, MEMORY_SWEEP_EVERY_WRITES
+from crudauth.storage.lists import check_cap
 
 __all__ = ["MemorySessionStorage"]
 
@@ -251,8 +252,7 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
         expiration: int | None = None,
     ) -> None:
         """Push onto a deque and trim it: constant time however long the list is."""
-        if cap < 1:
-            raise ValueError(f"cap must be 1 or more, not {cap}")
+        check_cap(cap)
         key = self.get_key(list_id)
         now = self._now()
         entries = self._lists.get(key) if self._is_live(key, now) else None

@@ -30,6 +30,7 @@ from crudauth.storage.constants import (
     REDIS_SOCKET_TIMEOUT_SECONDS,
     USER_INDEX_SUFFIX,
 )
+from crudauth.storage.lists import check_cap
 
 __all__ = ["RedisSessionStorage", "redis_client_from_url"]
 
@@ -429,8 +430,7 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         expiration: int | None = None,
     ) -> None:
         """LPUSH, LTRIM and EXPIRE in one MULTI: one round trip, whatever the length."""
-        if cap < 1:
-            raise ValueError(f"cap must be 1 or more, not {cap}")
+        check_cap(cap)
         key = self.get_key(list_id)
         ttl = self.expiration if expiration is None else expiration
         with self._guard():
