@@ -118,13 +118,13 @@ def build_reading_user(
     """Return a dependency for routes that only read the principal, such as ``/me``.
 
     It authenticates like ``current_user()`` without gates. When the user cache is on
-    and the session dependency takes no arguments, it declares no database dependency.
+    and the session dependency has no parameters, it declares no database dependency.
     A request whose user row is cached then opens no database session at all. A miss
     opens one through the session dependency, with the app's dependency overrides, and
     closes it before the route runs. The principal's row is then detached and must not
     be written through.
     """
-    if resolver.runtime.repo.row_cache is None or _takes_arguments(db_dependency):
+    if resolver.runtime.repo.row_cache is None or _declares_parameters(db_dependency):
         return build_current_user(
             resolver,
             db_dependency,
@@ -141,10 +141,16 @@ def build_reading_user(
         async with AsyncExitStack() as stack:
 
             async def open_db() -> Any:
-                # NOTE: an override is called without arguments too, so an override
-                # that declares its own dependencies fails here on a cache miss.
                 overrides = getattr(request.app, "dependency_overrides", {})
                 dependency = overrides.get(db_dependency, db_dependency)
+                if dependency is not db_dependency and _declares_parameters(dependency):
+                    # NOTE: FastAPI has no public call that solves a dependency by hand,
+                    # so an override with parameters is rejected with a clear message.
+                    raise RuntimeError(
+                        "auth.reading_user() calls the override of the session dependency "
+                        f"without arguments, but {dependency!r} declares parameters; give "
+                        "the override none, or use auth.current_user() for this route"
+                    )
                 return await open_dependency(dependency, stack)
 
             principal = await resolver.resolve(request, None, transports, open_db=open_db)
@@ -187,14 +193,18 @@ def _bearer_challenge(transports: Sequence[Transport]) -> dict[str, str] | None:
     return None
 
 
-def _takes_arguments(function: Callable[..., Any]) -> bool:
+def _declares_parameters(function: Callable[..., Any]) -> bool:
+    """Return whether FastAPI would have to fill any parameter of ``function``.
+
+    A parameter with a default counts too: its default may be a ``Depends`` that only
+    FastAPI resolves.
+    """
     try:
         parameters = inspect.signature(function).parameters.values()
     except (TypeError, ValueError):
         return True
     return any(
-        parameter.default is inspect.Parameter.empty
-        and parameter.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        parameter.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
         for parameter in parameters
     )
 

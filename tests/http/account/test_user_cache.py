@@ -209,6 +209,26 @@ async def test_reading_route_opens_no_session(make_app: Any) -> None:
     assert len(opened) == 1
 
 
+async def test_reading_route_names_override_with_parameters(make_app: Any) -> None:
+    test_app = await cached_app(make_app)
+    user = await test_app.create_user()
+
+    def settings() -> str:
+        return "test"
+
+    async def configured_db(name: str = Depends(settings)) -> Any:
+        async with test_app.sessionmaker() as db:
+            yield db
+
+    test_app.app.dependency_overrides[test_app.auth.session] = configured_db
+    async with test_app.client() as client:
+        await login(client)
+        test_app.auth.forget_cached_user(user.id)
+        # A clear message rather than a TypeError from calling it without arguments.
+        with pytest.raises(RuntimeError, match="declares parameters"):
+            await client.get("/me")
+
+
 async def test_custom_transport_gets_a_session(make_app: Any) -> None:
     class HeaderTransport(Transport):
         name = "header"
