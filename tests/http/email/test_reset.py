@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 import crudauth.transports.bearer.tokens as jwt_tokens
+from clock_support import START, FrozenClock
 from crudauth import AuthHooks, BearerTransport, PasswordPolicy, SessionTransport
 from crudauth.transports.bearer.tokens import create_signed_token
 from support import csrf_headers, login
@@ -290,14 +291,6 @@ async def test_reset_rejects_token_without_state(recovery_app: Any) -> None:
     assert response.json() == {"detail": "Invalid or expired token"}
 
 
-class FrozenClock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def time(self) -> float:
-        return self.now
-
-
 @pytest.mark.parametrize(("offset", "status"), [(3599, 200), (3600, 400), (3601, 400)])
 async def test_reset_token_expiry_boundary(
     recovery_app: Any, monkeypatch: pytest.MonkeyPatch, offset: int, status: int
@@ -305,7 +298,7 @@ async def test_reset_token_expiry_boundary(
     """Valid one second before max-age; expired at max-age and at max-age + 1 s."""
     app = await recovery_app()
     await app.test_app.create_user()
-    clock = FrozenClock(1_900_000_000.0)
+    clock = FrozenClock(START)
     monkeypatch.setattr(jwt_tokens, "time", clock)
     token = await reset_token(app)
 

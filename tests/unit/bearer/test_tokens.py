@@ -8,7 +8,7 @@ from typing import Any
 import jwt
 import pytest
 
-from crudauth.transports.bearer import tokens
+from clock_support import START, FrozenClock
 from crudauth.transports.bearer.tokens import (
     TokenType,
     create_access_token,
@@ -23,24 +23,6 @@ from crudauth.transports.bearer.tokens import (
 SECRET = "current-signing-key-with-64-characters-0123456789abcdef0123456789"
 OLD_SECRET = "earlier-signing-key-with-64-characters-0123456789abcdef0123456789"
 OTHER_SECRET = "unrelated-signing-key-64-characters-000000000000000000000000000000"
-START = 1_900_000_000.0
-
-
-class FrozenClock:
-    """Stand-in for the ``time`` module; ``time()`` changes only when a test sets ``now``."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def time(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    frozen = FrozenClock(START)
-    monkeypatch.setattr(tokens, "time", frozen)
-    return frozen
 
 
 def b64url(data: bytes) -> str:

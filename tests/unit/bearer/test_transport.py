@@ -11,10 +11,11 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
+from clock_support import START, FrozenClock
 from crudauth.core import AuthContext, AuthRuntime, CookieConfig
 from crudauth.exceptions import UnauthorizedException
 from crudauth.hooks import AuthHooks
-from crudauth.transports.bearer import BearerTransport, tokens
+from crudauth.transports.bearer import BearerTransport
 from crudauth.transports.bearer.tokens import (
     TokenType,
     create_access_token,
@@ -24,7 +25,6 @@ from crudauth.transports.bearer.tokens import (
 
 SECRET = "current-signing-key-with-64-characters-0123456789abcdef0123456789"
 OLD_SECRET = "earlier-signing-key-with-64-characters-0123456789abcdef0123456789"
-START = 1_900_000_000.0
 
 
 @dataclass
@@ -71,21 +71,6 @@ class FakeRepo:
 
     def to_dict(self, user: FakeUser) -> dict[str, Any]:
         return {"id": user.id, "token_version": user.token_version}
-
-
-class FrozenClock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def time(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    frozen = FrozenClock(START)
-    monkeypatch.setattr(tokens, "time", frozen)
-    return frozen
 
 
 @pytest.fixture

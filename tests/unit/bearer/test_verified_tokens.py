@@ -8,6 +8,7 @@ from typing import Any
 import jwt
 import pytest
 
+from clock_support import START, FrozenClock
 from crudauth.transports.bearer import tokens
 from crudauth.transports.bearer.signatures import VerifiedTokens
 from crudauth.transports.bearer.tokens import (
@@ -18,24 +19,6 @@ from crudauth.transports.bearer.tokens import (
 )
 
 SECRET = "current-signing-key-with-64-characters-0123456789abcdef0123456789"
-START = 1_900_000_000.0
-
-
-class FrozenClock:
-    """Stand-in for the ``time`` module of the tokens module."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def time(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    frozen = FrozenClock(START)
-    monkeypatch.setattr(tokens, "time", frozen)
-    return frozen
 
 
 @pytest.fixture
