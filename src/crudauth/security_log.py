@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from crudauth.constants import USER_AGENT_MAX_LENGTH
 from crudauth.hooks import HookContext
+from crudauth.storage.upsert import modify_or_create
 from crudauth.transports.session.useragent import parse_user_agent
 from crudauth.utils.http import get_client_ip
 
@@ -273,16 +274,19 @@ class SecurityLog:
                 newest = sorted(known.seen.items(), key=lambda pair: pair[1], reverse=True)
                 known.seen = dict(newest[:MAX_KNOWN_DEVICES])
 
-        key = self._devices_id(user_id)
-        # Two tries cover a first sign-in racing another first sign-in of the user.
-        for _attempt in range(2):
-            if await self.storage.modify(key, KnownDevices, remember, expiration=expiration):
-                return last_seen[0] is None or last_seen[0] <= cutoff
-            fresh = KnownDevices(seen={name: now})
-            if await self.storage.set_if_absent(key, fresh, expiration=expiration):
-                return True
-        logger.warning("device record not written: user_id=%s", user_id)
-        return True
+        try:
+            await modify_or_create(
+                self.storage,
+                self._devices_id(user_id),
+                KnownDevices,
+                remember,
+                expiration=expiration,
+            )
+        except RuntimeError:
+            # The sign-in goes on: at worst the device is reported as new again.
+            logger.warning("device record not written: user_id=%s", user_id)
+            return True
+        return last_seen[0] is None or last_seen[0] <= cutoff
 
     async def record_sign_in(
         self, user: Any, *, request: Request | None, transport: str, method: str = "password"

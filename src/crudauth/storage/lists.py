@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import BaseModel, Field
 
+from crudauth.storage.upsert import modify_or_create
+
 if TYPE_CHECKING:
     from crudauth.storage.base import AbstractSessionStorage
 
@@ -76,14 +78,7 @@ class CappedLists:
         def prepend(stored: StoredList) -> None:
             stored.items = [entry, *stored.items][:cap]
 
-        # Two tries cover a first push racing another first push to the same list.
-        for _attempt in range(2):
-            if await store.modify(list_id, StoredList, prepend, expiration=expiration):
-                return
-            fresh = StoredList(items=[entry])
-            if await store.set_if_absent(list_id, fresh, expiration=expiration):
-                return
-        raise RuntimeError(f"push to list {list_id!r} lost two races in a row")
+        await modify_or_create(store, list_id, StoredList, prepend, expiration=expiration)
 
     async def read_capped(self, list_id: str, model_class: type[M]) -> list[M]:
         """Return every entry of the list, newest first; an absent list is empty.
