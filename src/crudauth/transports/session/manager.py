@@ -362,10 +362,11 @@ class SessionManager(SessionDevices, CSRFTokens, SessionCookies):
         if not keys:
             return 0
         records = await self.storage.get_many(keys, SessionData)
+        cutoffs = self._cutoffs(now)
         expired: list[StoredSession] = [
             (key, record)
             for key, record in zip(keys, records, strict=True)
-            if record is not None and self._expiry_reason(record, now) is not None
+            if record is not None and self._expiry_reason_for(record, cutoffs) is not None
         ]
         ended = 0
         for key, record in expired:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -27,6 +27,21 @@ logger = logging.getLogger("crudauth.session")
 
 # A stored session paired with the storage key it lives under.
 StoredSession = tuple[str, SessionData]
+
+
+class ExpiryCutoffs(NamedTuple):
+    """Times before which a session counts as expired, computed for one moment.
+
+    Attributes:
+        idle: Last activity before this ends a session without remember-me.
+        remembered: Last activity before this ends a remember-me session.
+        created: Sign-in before this ends any session; ``None`` without an absolute
+            timeout.
+    """
+
+    idle: datetime
+    remembered: datetime
+    created: datetime | None
 
 
 class EndedRecord(BaseModel):
@@ -203,18 +218,30 @@ class SessionRecords:
 
         await self.csrf_storage.modify(csrf_key, CSRFToken, rebind, reset_expiration=False)
 
+    def _cutoffs(self, now: datetime) -> ExpiryCutoffs:
+        """Return the times before which a session counts as expired at ``now``."""
+        return ExpiryCutoffs(
+            idle=now - self.session_timeout,
+            remembered=now - self.remember_me_timeout,
+            created=None if self.absolute_timeout is None else now - self.absolute_timeout,
+        )
+
     def _expiry_reason(self, record: SessionFacts, now: datetime) -> str | None:
         """Return why ``record`` is invalid at ``now``, or ``None`` while it is live."""
-        # The same window as timeout_seconds_for, without building a timedelta per
-        # record: bulk operations check hundreds of records.
-        if record.metadata.get(REMEMBER_ME_META_KEY):
-            idle_window = self.remember_me_timeout
-        else:
-            idle_window = self.session_timeout
-        # Checked on read as well, so stores without TTL support still expire sessions.
-        if record.last_activity < now - idle_window:
+        return self._expiry_reason_for(record, self._cutoffs(now))
+
+    @staticmethod
+    def _expiry_reason_for(record: SessionFacts, cutoffs: ExpiryCutoffs) -> str | None:
+        """Return why ``record`` is invalid under ``cutoffs``, or ``None`` while live.
+
+        Bulk operations compute the cut-offs once and check hundreds of records.
+        """
+        # The same window as timeout_seconds_for. Checked on read as well, so stores
+        # without TTL support still expire sessions.
+        remembered = record.metadata.get(REMEMBER_ME_META_KEY)
+        if record.last_activity < (cutoffs.remembered if remembered else cutoffs.idle):
             return REASON_TIMEOUT
-        if self.absolute_timeout is not None and record.created_at < now - self.absolute_timeout:
+        if cutoffs.created is not None and record.created_at < cutoffs.created:
             return REASON_ABSOLUTE_TIMEOUT
         return None
 
@@ -272,51 +299,23 @@ class SessionRecords:
             return 0
         live, expired = self._split_expired(removed, self._now())
         await self._drop_csrf_tokens(removed)
-        # Report the records' own user_id, as the single-session paths do.
-        await self._report_user_ended(removed[0][1].user_id, expired, live, reason)
+        await self._report_ended(expired, REASON_TIMEOUT)
+        await self._report_ended(live, reason)
         return len(live)
 
     def _split_expired(
         self, sessions: list[tuple[str, EndedRecord]], now: datetime
     ) -> tuple[list[tuple[str, EndedRecord]], list[tuple[str, EndedRecord]]]:
-        """Split taken sessions into live and expired ones, as ``_expiry_reason`` does.
-
-        The cut-off times are computed once rather than per record, because a sign-out
-        may take hundreds of records.
-        """
-        idle_cutoff = now - self.session_timeout
-        remembered_cutoff = now - self.remember_me_timeout
-        created_cutoff = None if self.absolute_timeout is None else now - self.absolute_timeout
+        """Split taken sessions into live and expired ones at ``now``."""
+        cutoffs = self._cutoffs(now)
         live: list[tuple[str, EndedRecord]] = []
         expired: list[tuple[str, EndedRecord]] = []
         for stored in sessions:
-            record = stored[1]
-            remembered = record.metadata.get(REMEMBER_ME_META_KEY)
-            if record.last_activity < (remembered_cutoff if remembered else idle_cutoff) or (
-                created_cutoff is not None and record.created_at < created_cutoff
-            ):
-                expired.append(stored)
-            else:
+            if self._expiry_reason_for(stored[1], cutoffs) is None:
                 live.append(stored)
+            else:
+                expired.append(stored)
         return live, expired
-
-    async def _report_user_ended(
-        self,
-        user_id: Any,
-        expired: list[tuple[str, EndedRecord]],
-        live: list[tuple[str, EndedRecord]],
-        reason: str,
-    ) -> None:
-        """Report expired sessions as timed out and live ones with ``reason``."""
-        for sessions, ended_reason in ((expired, REASON_TIMEOUT), (live, reason)):
-            if not sessions:
-                continue
-            if logger.isEnabledFor(logging.DEBUG):
-                for key, record in sessions:
-                    self._log_ended(key, record, ended_reason)
-            if self.ended_listener is not None:
-                handles = self.keys.handles_for_keys([key for key, _ in sessions])
-                await self.ended_listener(user_id, handles, ended_reason)
 
     async def _drop_csrf_tokens(self, sessions: Sequence[tuple[str, SessionFacts]]) -> None:
         """Delete the CSRF tokens of ended sessions in one batched call."""
@@ -346,12 +345,16 @@ class SessionRecords:
         listener = self.ended_listener
         if listener is None or not sessions:
             return
+        # Maps the owner as text to the records' own user_id and their storage keys.
         by_owner: dict[str, tuple[Any, list[str]]] = {}
         for key, record in sessions:
-            owner = by_owner.setdefault(str(record.user_id), (record.user_id, []))
-            owner[1].append(self.keys.handle_for_key(key))
-        for user_id, handles in by_owner.values():
-            await listener(user_id, handles, reason)
+            owner = str(record.user_id)
+            entry = by_owner.get(owner)
+            if entry is None:
+                entry = by_owner[owner] = (record.user_id, [])
+            entry[1].append(key)
+        for user_id, keys in by_owner.values():
+            await listener(user_id, self.keys.handles_for_keys(keys), reason)
 
     async def _live_sessions(self, user_id: Any) -> list[StoredSession] | None:
         """Return the user's live sessions; ``None`` when the store has no user index.
@@ -370,7 +373,7 @@ class SessionRecords:
         records = await self.storage.get_many(keys, SessionData)
 
         owner = str(user_id)
-        now = self._now()
+        cutoffs = self._cutoffs(self._now())
         live: list[StoredSession] = []
         expired: list[StoredSession] = []
         vanished: list[str] = []
@@ -381,7 +384,7 @@ class SessionRecords:
             # A stale or corrupted index entry must never expose another user's session.
             if str(record.user_id) != owner:
                 continue
-            if self._expiry_reason(record, now) is not None:
+            if self._expiry_reason_for(record, cutoffs) is not None:
                 expired.append((key, record))
             else:
                 live.append((key, record))
