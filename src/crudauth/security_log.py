@@ -43,8 +43,8 @@ logger = logging.getLogger("crudauth.security")
 SECURITY_LOG_PREFIX = "security_log:"
 SECONDS_PER_DAY = 86400
 EVENT_ID_BYTES = 8
-# Browser and OS pairs remembered per user for new-device sign-ins; older ones are
-# forgotten first, so a user with more devices than this may be notified of one again.
+# Browser and OS pairs remembered per user for new-device sign-ins. The least recently
+# seen pair is dropped first, so a user with more devices may hear of an old one again.
 MAX_KNOWN_DEVICES = 50
 
 
