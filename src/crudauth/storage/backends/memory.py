@@ -191,25 +191,30 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
         """Remove the owner's live values but ``keep`` in one pass over its index.
 
         The index is written from each value's own ``user_id`` on every write, so an
-        entry proves ownership without parsing the value first.
+        entry proves ownership without parsing the value first. The taken entries
+        leave the index at once, expired ones included, instead of one by one.
         """
-        ids = self._user_index.get(str(user_id))
+        owner = str(user_id)
+        ids = self._user_index.pop(owner, None)
         if not ids:
             return []
-        kept = set(keep)
+        kept = ids.intersection(keep)
+        if kept:
+            self._user_index[owner] = kept
         now = self._now()
         taken_ids: list[str] = []
         raws: list[str] = []
-        for session_id in list(ids):
-            if session_id in kept:
-                continue
+        for session_id in ids.difference(kept):
             key = self.prefix + session_id
-            # An expired value is dropped by the check and not returned.
-            if not self._is_live(key, now):
+            self._owners.pop(key, None)
+            self._lists.pop(key, None)
+            expires_at = self._expires_at.pop(key, None)
+            raw = self._values.pop(key, None)
+            # An expired value is dropped with the others but not returned.
+            if raw is None or expires_at is None or expires_at <= now:
                 continue
-            raws.append(self._values[key])
-            self._drop(key)
             taken_ids.append(session_id)
+            raws.append(raw)
         return list(zip(taken_ids, validate_json_values(model_class, raws), strict=True))
 
     async def remove_from_user_index(self, user_id: Any, session_id: str) -> None:
