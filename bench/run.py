@@ -82,8 +82,8 @@ def time_sign_outs(client: BenchClient, repeats: int, *, keep_current: bool) -> 
     timings = []
     for _ in range(repeats):
         seeded = client.seed("revoker", SIGN_OUT_SESSIONS)
-        # One ordinary request first, as every timed revoke follows one: the seeding
-        # of 500 sessions just before would otherwise leave the server's caches cold.
+        # Every timed revoke follows an ordinary request, so each sign-out does too.
+        # Otherwise the seeding of 500 sessions leaves the server's caches cold.
         client.request("GET", "/me", headers=cookie_headers(seeded))
         body, elapsed = client.request("POST", path, headers=unsafe_headers(seeded))
         if body["revoked"] != expected:

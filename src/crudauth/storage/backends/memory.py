@@ -198,13 +198,13 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
         ids = self._user_index.pop(owner, None)
         if not ids:
             return []
-        kept = ids.intersection(keep)
-        if kept:
-            self._user_index[owner] = kept
+        kept_ids = ids.intersection(keep)
+        if kept_ids:
+            self._user_index[owner] = kept_ids
         now = self._now()
         taken_ids: list[str] = []
         raws: list[str] = []
-        for session_id in ids.difference(kept):
+        for session_id in ids.difference(kept_ids):
             key = self.prefix + session_id
             self._owners.pop(key, None)
             self._lists.pop(key, None)
