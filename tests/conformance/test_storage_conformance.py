@@ -163,6 +163,23 @@ async def test_set_if_absent_concurrent(storage: Store) -> None:
     assert results.count(True) == 1
 
 
+async def test_set_if_absent_lists_owner(storage: Store) -> None:
+    assert await storage.set_if_absent("claimed", Record(user_id=5, note="mine")) is True
+    assert await storage.get_user_sessions(5) == ["claimed"]
+
+    taken_values = await storage.take_user_values(5, Record)
+
+    assert taken_values == [("claimed", Record(user_id=5, note="mine"))]
+    assert await storage.get("claimed", Record) is None
+
+
+async def test_failed_claim_lists_nothing(storage: Store) -> None:
+    assert await storage.set_if_absent("held", Record(user_id=5)) is True
+    assert await storage.set_if_absent("held", Record(user_id=6)) is False
+    assert await storage.get_user_sessions(6) == []
+    assert await storage.get_user_sessions(5) == ["held"]
+
+
 async def test_set_if_absent_over_expired(storage: Store) -> None:
     await storage.create(Record(note="stale"), session_id="reuse", expiration=1)
     await asyncio.sleep(1.2)

@@ -167,10 +167,8 @@ class AbstractSessionStorage(CappedLists, ABC, Generic[T]):
 
         Exactly one of several concurrent callers wins, so this claims a key once. This
         default (``exists``, then ``create``) is atomic only for a backend whose calls
-        never yield to the event loop, so networked backends override it. Whether the
-        value is listed in the per-user index depends on the backend: the Redis store
-        does not list it, so a caller that needs the index lists the value afterwards,
-        for example with a ``modify`` that changes nothing.
+        never yield to the event loop, so networked backends override it. A stored
+        value with a ``user_id`` is listed in its owner's index, as with ``create``.
 
         Args:
             session_id: The id to claim.

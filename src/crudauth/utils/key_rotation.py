@@ -75,10 +75,6 @@ class KeyRing:
         return matched
 
 
-def _unchanged(_record: BaseModel) -> None:
-    return None
-
-
 def _hmac_hex(secret: bytes, context: bytes, value: str) -> str:
     message = context + value.encode("utf-8", "surrogateescape")
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
@@ -129,9 +125,6 @@ async def find_and_migrate(
             if winner is not None:
                 return current_key, winner
             continue
-        # set_if_absent does not touch the per-user index. A no-op modify lists the new
-        # key without overwriting a change that a concurrent request made meanwhile.
-        await storage.modify(current_key, model_class, _unchanged, reset_expiration=False)
         if after_move is not None:
             await after_move(old_key, current_key, record)
         await storage.delete(old_key, user_id=getattr(record, "user_id", None))

@@ -20,7 +20,7 @@ from crudauth.constants import (
 )
 from crudauth.exceptions import StoreUnavailableError
 from crudauth.storage._values import validate_json_values
-from crudauth.storage.backends.redis_scripts import TAKE_USER_VALUES
+from crudauth.storage.backends.redis_scripts import CLAIM_OWNED_VALUE, TAKE_USER_VALUES
 from crudauth.storage.base import AbstractSessionStorage, M, T
 from crudauth.storage.constants import (
     DEFAULT_REDIS_URL,
@@ -167,6 +167,7 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         base = prefix[:-1] if prefix.endswith(":") else prefix
         self._index_prefix = f"{base}{USER_INDEX_SUFFIX}:"
         self._take_script: Any = None
+        self._claim_script: Any = None
 
     def _guard(self) -> Any:
         return translate_redis_errors(STORE_NAME, logger, self.prefix)
@@ -371,12 +372,26 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
             return bool(await self.client.exists(self.get_key(session_id)))
 
     async def set_if_absent(self, session_id: str, data: T, expiration: int | None = None) -> bool:
-        """Claim the key with one atomic ``SET ... NX``, without indexing the value."""
+        """Claim the key with one atomic ``SET ... NX``, and list an owned value.
+
+        A value with a ``user_id`` is stored and indexed by one script call, which
+        ``initialize`` loads. Other values take one plain ``SET ... NX``.
+        """
         ttl = self.expiration if expiration is None else expiration
+        key = self.get_key(session_id)
+        raw = data.model_dump_json()
+        user_id = getattr(data, "user_id", None)
         with self._guard():
-            # SET NX is one atomic command, so exactly one concurrent caller wins.
-            claimed = await self.client.set(
-                self.get_key(session_id), data.model_dump_json(), ex=ttl, nx=True
+            if user_id is None:
+                # SET NX is one atomic command, so exactly one concurrent caller wins.
+                return bool(await self.client.set(key, raw, ex=ttl, nx=True))
+            if self._claim_script is None:
+                self._claim_script = self.client.register_script(CLAIM_OWNED_VALUE)
+            # The claim and the index entry run as one script, so exactly one caller
+            # wins and the winner's value is never left out of its owner's index.
+            claimed = await self._claim_script(
+                keys=[key, self.user_index_key(user_id)],
+                args=[raw, ttl, session_id, ttl + USER_INDEX_TTL_BUFFER_SECONDS],
             )
         return bool(claimed)
 
@@ -478,7 +493,7 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         return removed
 
     async def initialize(self) -> None:
-        """Check the server and load the sign-out script.
+        """Check the server and load the store's scripts.
 
         Sends PING, an ``EXPIRE ... NX`` on a probe key and ``SCRIPT LOAD``.
 
@@ -497,8 +512,9 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
                 raise RuntimeError(
                     "crudauth needs Redis 7.0+ (or Valkey 7.2+): the server rejected EXPIRE ... NX"
                 ) from exc
-            # Loaded now, so the first sign-out costs one round trip like every other.
+            # Loaded now, so the first call of each costs one round trip like the rest.
             await self.client.script_load(TAKE_USER_VALUES)
+            await self.client.script_load(CLAIM_OWNED_VALUE)
 
     async def close(self) -> None:
         """Close the client when the store built it, and leave a borrowed one open."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["TAKE_USER_VALUES"]
+__all__ = ["CLAIM_OWNED_VALUE", "TAKE_USER_VALUES"]
 
 # KEYS[1]: the user's index set. ARGV[1]: the value key prefix. ARGV[2]: the owner as
 # a string. ARGV[3..]: ids to keep. Returns a flat list of id, raw value pairs.
@@ -73,4 +73,20 @@ end
 each_slice(doomed, function(...) return redis.call('DEL', ...) end)
 each_slice(unlisted, function(...) return redis.call('SREM', KEYS[1], ...) end)
 return removed
+"""
+
+# KEYS[1]: the value's key. KEYS[2]: its owner's index set. ARGV[1]: the value.
+# ARGV[2]: its TTL in seconds. ARGV[3]: the id listed in the index. ARGV[4]: the
+# index's TTL. Returns 1 when this call stored the value, 0 when a value was there.
+#
+# SET NX and the index entry run in one script, so a claimed value is listed in its
+# owner's index as one made with create is, and a failed claim lists nothing.
+CLAIM_OWNED_VALUE = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX') then
+  return 0
+end
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[4], 'NX')
+redis.call('EXPIRE', KEYS[2], ARGV[4], 'GT')
+return 1
 """
