@@ -312,9 +312,14 @@ class TokenFamilies:
         record: TokenFamily | None = await self.storage.modify(
             key, TokenFamily, advance, expiration=self.ttl_seconds
         )
-        if record is None or not outcome or outcome[0] == "missing":
+        if record is None or not outcome:
             return FamilyRotation("missing")
         status = outcome[0]
+        if status == "missing":
+            # The write above restarted the store TTL, so the expired family goes now
+            # instead of lingering for another refresh lifetime.
+            await self.storage.delete(key, user_id=record.user_id)
+            return FamilyRotation("missing")
         if status == "reused":
             await self.storage.delete(key, user_id=record.user_id)
             return FamilyRotation("reused", family=record)
