@@ -86,7 +86,7 @@ class BearerAuthentication(Transport):
         )
         if claims is None:
             # Expiry is the normal end of a short-lived token: the caller is anonymous.
-            if is_expired_token(token, self._verification_keys(), algorithm=self.runtime.algorithm):
+            if is_expired_token(token, keys, algorithm=self.runtime.algorithm):
                 return None
             logger.warning("bearer token rejected: reason=invalid path=%s", request.url.path)
             # A tampered or misused token ends the transport loop (no fall-through).

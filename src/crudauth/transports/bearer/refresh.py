@@ -135,8 +135,7 @@ class TokenRefresh(TokenIssuance, BearerAuthentication):
             raise self.make_unauthorized_error(INVALID_REFRESH_TOKEN)
         if outcome.rotation_id is None:
             raise self.make_unauthorized_error(INVALID_REFRESH_TOKEN)
-        body = self._token_body(user, scopes, family_id, outcome.rotation_id, None)
-        return body
+        return self._token_body(user, scopes, family_id, outcome.rotation_id, None)
 
     async def _report_reuse(self, request: Request, user: Any, family: TokenFamily | None) -> None:
         from crudauth.security_log import SecurityEventType, record_security_event
