@@ -7,7 +7,7 @@ from typing import Any
 
 from crudauth.ratelimit.base import RateLimiterBackend
 from crudauth.ratelimit.constants import REDIS_KEY_PREFIX
-from crudauth.storage.backends.redis import (
+from crudauth.storage.backends.redis_client import (
     redis_client_from_url,
     redis_errors,
     translate_redis_errors,
