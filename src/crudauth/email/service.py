@@ -1,45 +1,43 @@
-"""``EmailFlowService``: mint, deliver and redeem the recovery tokens."""
+"""``EmailFlowService``: mint, deliver and redeem the recovery tokens.
+
+``EmailFlowService`` is split by concept. It inherits the request flows, which mint a
+token and deliver its link, from ``request_flows`` and the steps every flow shares from
+``flow_steps``. This module contains its constructor and the confirm flows, which redeem
+a token and return an ``EmailFlowResult``.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 
-from crudauth.constants import DEFAULT_ALGORITHM, SECONDS_PER_HOUR
+from crudauth.constants import DEFAULT_ALGORITHM
 from crudauth.email.channel import DeliveryChannel, DeliveryIntent, EmailChannel
 from crudauth.email.config import EmailConfig
 from crudauth.email.constants import (
     CHANGE,
-    CHANGE_ACTION,
     DEFAULT_CHANGE_TTL_HOURS,
     DEFAULT_RESET_TTL_HOURS,
     DEFAULT_VERIFY_TTL_HOURS,
     EMAIL_IN_USE,
-    EXISTING_ACCOUNT_ACTION,
-    INCORRECT_PASSWORD,
-    INVALID_OR_EXPIRED_TOKEN,
     INVALID_TOKEN,
     NEW_EMAIL_CLAIM,
     REDIRECT_CLAIM,
     RESET,
-    RESET_ACTION,
-    SAME_EMAIL,
-    TOKEN_ALREADY_USED,
     VERIFY,
-    VERIFY_ACTION,
 )
-from crudauth.email.delivery import fan_out, target_throttled
+from crudauth.email.flow_steps import _safe
+from crudauth.email.request_flows import RecoveryRequests
 from crudauth.email.tokens import RecoveryTokens
-from crudauth.exceptions import BadRequestException, DuplicateValueException, ValueTooLongException
-from crudauth.hooks import AuthHooks, HookContext
+from crudauth.exceptions import BadRequestException, DuplicateValueException
+from crudauth.hooks import AuthHooks
 from crudauth.password import PasswordContext, PasswordPolicy
 from crudauth.revocation import end_user_credentials
 from crudauth.security_log import SecurityEventType, record_security_event
 from crudauth.utils.hashing import DEFAULT_PASSWORD_HASHING
-from crudauth.utils.http import safe_redirect_path
 from crudauth.utils.identifiers import canonical_email
 
 if TYPE_CHECKING:
@@ -54,7 +52,6 @@ if TYPE_CHECKING:
 __all__ = ["EmailFlowResult", "EmailFlowService"]
 
 logger = logging.getLogger("crudauth.email")
-security_logger = logging.getLogger("crudauth.security")
 
 SESSION_END_REASON = "password_reset"
 
@@ -78,7 +75,7 @@ def _resolve_ttl(explicit: int | None, configured: int | None, default: int) -> 
     return default
 
 
-class EmailFlowService:
+class EmailFlowService(RecoveryRequests):
     """Verification, password reset and email change over signed one-time tokens.
 
     The request methods stop silently (absent, inactive or throttled account) so their
@@ -116,9 +113,6 @@ class EmailFlowService:
             return {"detail": "If an account exists, a link has been sent."}
         ```
     """
-
-    # The facade's runtime: ending credentials covers token families through it.
-    runtime: Any = None
 
     def __init__(
         self,
@@ -173,267 +167,6 @@ class EmailFlowService:
     def supports_email_change(self) -> bool:
         """Whether the model has an email column and some channel sends email."""
         return self.repo.has("email") and any(c.sends_email for c in self.channels)
-
-    # -- helpers -----------------------------------------------------------------------
-
-    def _state(self, purpose: str, user: Any) -> list[Any]:
-        """Return the account values a token of ``purpose`` is bound to."""
-        repo = self.repo
-        password_hash = repo.get(user, "hashed_password")
-        recovery_value = repo.get(user, repo.recovery) if repo.recovery else None
-        if purpose == VERIFY:
-            return [recovery_value]
-        if purpose == RESET:
-            return [password_hash, recovery_value, repo.get(user, "email")]
-        return [password_hash, repo.get(user, "email"), repo.token_version(user)]
-
-    def _mint(self, user: Any, purpose: str, ttl_hours: int, **claims: Any) -> str:
-        extra = {name: value for name, value in claims.items() if value}
-        return self.tokens.mint(
-            self.repo.user_id(user),
-            purpose,
-            ttl_hours=ttl_hours,
-            state=self._state(purpose, user),
-            extra_claims=extra,
-        )
-
-    async def _deliver(self, intent: DeliveryIntent, db: AsyncSession | None) -> None:
-        await fan_out(self.channels, intent, db)
-
-    async def _throttled(self, action: str, target: str) -> bool:
-        return await target_throttled(self.rate_limiter, self.rate_limits, action, target)
-
-    async def _load_active(self, db: AsyncSession, field: str, value: Any) -> Any:
-        user = await self.repo.get_by_field(db, field, value)
-        # An inactive account is treated as absent, so it never receives a link.
-        if user is None or not self.repo.is_active(user):
-            return None
-        return user
-
-    async def _redeemable(
-        self, db: AsyncSession, token: str, purpose: str
-    ) -> tuple[dict[str, Any], Any]:
-        """Return the claims and the user of a token that may be redeemed now."""
-        claims = self.tokens.verify(token, purpose)
-        if claims is None:
-            self._reject(purpose, "signature_expiry_or_purpose")
-        user = await self.repo.get_by_id(db, claims["sub"])
-        if user is None or not self.repo.is_active(user):
-            self._reject(purpose, "account_missing_or_inactive")
-        # Stops a link from outliving the password, address or epoch it was issued for.
-        if not self.tokens.state_matches(claims, purpose, self._state(purpose, user)):
-            self._reject(purpose, "account_state_changed")
-        return claims, user
-
-    @staticmethod
-    def _reject(purpose: str, reason: str) -> NoReturn:
-        security_logger.warning("recovery token rejected purpose=%s reason=%s", purpose, reason)
-        raise BadRequestException(INVALID_OR_EXPIRED_TOKEN)
-
-    async def _consume(self, token: str, purpose: str, ttl_hours: int) -> None:
-        if not await self.tokens.consume(token, ttl_hours):
-            security_logger.warning("recovery token replayed purpose=%s", purpose)
-            raise BadRequestException(TOKEN_ALREADY_USED)
-
-    async def _fire(self, name: str, db: AsyncSession, user: Any) -> Any:
-        if name == "on_after_email_changed" and self.runtime is not None:
-            await record_security_event(
-                self.runtime, self.repo.user_id(user), SecurityEventType.EMAIL_CHANGED
-            )
-        if not await self.hooks.fire(name, self.repo.to_dict(user), db=db, context=HookContext()):
-            # Only the hook's uncommitted work is lost: crudauth committed first.
-            await db.rollback()
-            user = await self.repo.refresh_if_expired(db, user)
-        return user
-
-    # -- request flows -----------------------------------------------------------------
-
-    async def notify_existing_account(self, value: str) -> None:
-        """Tell the owner of ``value`` that someone tried to register with it.
-
-        Nothing is sent while the address is over its ``existing_account_notice``
-        budget.
-
-        Args:
-            value: The address that was used at signup.
-
-        Raises:
-            StoreUnavailableError: The rate-limit store is unreachable.
-        """
-        if await self._throttled(EXISTING_ACCOUNT_ACTION, value):
-            return
-        intent = DeliveryIntent(
-            kind="existing_account", token=None, user={}, recipient=value, expires_in=0
-        )
-        await self._deliver(intent, None)
-
-    async def request_recovery_verification(
-        self, db: AsyncSession, value: str, *, redirect_to: str | None = None
-    ) -> None:
-        """Deliver a verification link for the recovery ``value``, if it may get one.
-
-        Nothing is sent without a recovery factor, over the budget, for an absent or
-        inactive account, or for one already verified.
-
-        Args:
-            db: The database session.
-            value: The recovery factor's value (address or phone number).
-            redirect_to: Path to return to after confirmation; dropped unless it is a
-                same-site relative path.
-
-        Raises:
-            StoreUnavailableError: The rate-limit store is unreachable.
-        """
-        factor = self.repo.recovery
-        if factor is None or await self._throttled(VERIFY_ACTION, value):
-            return
-        user = await self._load_active(db, factor, value)
-        if user is None or self.repo.recovery_verified(user):
-            return
-
-        ttl = self.verify_ttl_hours
-        token = self._mint(user, VERIFY, ttl, **{REDIRECT_CLAIM: _safe(redirect_to)})
-        intent = DeliveryIntent(
-            kind="verify_email" if factor == "email" else "verify_recovery",
-            token=token,
-            user=self.repo.to_dict(user),
-            recipient=str(self.repo.get(user, factor)),
-            expires_in=ttl * SECONDS_PER_HOUR,
-        )
-        await self._deliver(intent, db)
-
-    async def request_password_reset(
-        self, db: AsyncSession, value: str, *, redirect_to: str | None = None
-    ) -> None:
-        """Deliver a reset link for the recovery ``value``, if it may get one.
-
-        Nothing is sent without a recovery factor, over the budget, or for an absent or
-        inactive account.
-
-        Args:
-            db: The database session.
-            value: The recovery factor's value (address or phone number).
-            redirect_to: Path to return to after the reset; dropped unless it is a
-                same-site relative path.
-
-        Raises:
-            StoreUnavailableError: The rate-limit store is unreachable.
-        """
-        factor = self.repo.recovery
-        if factor is None or await self._throttled(RESET_ACTION, value):
-            return
-        user = await self._load_active(db, factor, value)
-        if user is None:
-            return
-
-        ttl = self.reset_ttl_hours
-        token = self._mint(user, RESET, ttl, **{REDIRECT_CLAIM: _safe(redirect_to)})
-        intent = DeliveryIntent(
-            kind="reset_password",
-            token=token,
-            user=self.repo.to_dict(user),
-            recipient=str(self.repo.get(user, factor)),
-            expires_in=ttl * SECONDS_PER_HOUR,
-        )
-        await self._deliver(intent, db)
-
-    async def check_email_change(self, user: Any, new_email: str, password: str) -> str:
-        """Run the owner-facing checks of an email change and canonicalize the address.
-
-        These errors only reach the signed-in owner, so they reveal nothing about other
-        accounts.
-
-        Args:
-            user: The signed-in user's row.
-            new_email: The requested address.
-            password: The current password as typed.
-
-        Returns:
-            The canonical form of ``new_email``.
-
-        Raises:
-            BadRequestException: The password is wrong or the address is unchanged.
-            ValueTooLongException: The address is longer than the email column.
-            RuntimeError: The user model has no ``email`` column.
-        """
-        if not self.repo.has("email"):
-            raise RuntimeError("Email change needs an 'email' column on the user model")
-        stored = self.repo.get(user, "hashed_password")
-        if not await self.passwords.verify_async(password, stored):
-            raise BadRequestException(INCORRECT_PASSWORD)
-        canonical = canonical_email(new_email)
-        max_length = self.repo.exceeds_length("email", canonical)
-        if max_length is not None:
-            raise ValueTooLongException({"new_email": max_length})
-        current = self.repo.get(user, "email")
-        if current is not None and canonical_email(current) == canonical:
-            raise BadRequestException(SAME_EMAIL)
-        return canonical
-
-    async def send_email_change(
-        self, db: AsyncSession, user: Any, new_email: str, *, redirect_to: str | None = None
-    ) -> None:
-        """Deliver the confirmation link to ``new_email`` unless throttled or taken.
-
-        Call it after ``check_email_change``. A taken address gets nothing, so the
-        caller's response stays the same.
-
-        Args:
-            db: The database session.
-            user: The signed-in user's row.
-            new_email: The requested address.
-            redirect_to: Path to return to after confirmation.
-
-        Raises:
-            StoreUnavailableError: The rate-limit store is unreachable.
-        """
-        new_email = canonical_email(new_email)
-        if await self._throttled(CHANGE_ACTION, new_email):
-            return
-        # A taken address gets nothing, and the caller's answer stays the same.
-        if await self.repo.get_by_field(db, "email", new_email) is not None:
-            return
-
-        ttl = self.change_ttl_hours
-        token = self._mint(
-            user,
-            CHANGE,
-            ttl,
-            **{NEW_EMAIL_CLAIM: new_email, REDIRECT_CLAIM: _safe(redirect_to)},
-        )
-        intent = DeliveryIntent(
-            kind="change_email",
-            token=token,
-            user=self.repo.to_dict(user),
-            recipient=new_email,
-            expires_in=ttl * SECONDS_PER_HOUR,
-        )
-        await self._deliver(intent, db)
-
-    async def request_email_change(
-        self,
-        db: AsyncSession,
-        user: Any,
-        new_email: str,
-        password: str,
-        *,
-        redirect_to: str | None = None,
-    ) -> None:
-        """Check the request, then deliver the confirmation link to ``new_email``.
-
-        Args:
-            db: The database session.
-            user: The signed-in user's row.
-            new_email: The requested address.
-            password: The current password as typed.
-            redirect_to: Path to return to after confirmation.
-
-        Raises:
-            BadRequestException: The password is wrong or the address is unchanged.
-            ValueTooLongException: The address is longer than the email column.
-        """
-        canonical = await self.check_email_change(user, new_email, password)
-        await self.send_email_change(db, user, canonical, redirect_to=redirect_to)
 
     # -- confirm flows -----------------------------------------------------------------
 
@@ -562,10 +295,3 @@ class EmailFlowService:
             await self._deliver(notice, db)
         user = await self._fire("on_after_email_changed", db, user)
         return EmailFlowResult(user, _safe(claims.get(REDIRECT_CLAIM)))
-
-
-def _safe(redirect_to: Any) -> str | None:
-    """Return ``redirect_to`` when it is a same-site relative path, else None."""
-    if not isinstance(redirect_to, str):
-        return None
-    return safe_redirect_path(redirect_to, default="") or None
