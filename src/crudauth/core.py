@@ -382,6 +382,20 @@ class Transport(ABC):
     def clear_cookies(self, response: Response) -> None:  # noqa: B027 - optional hook
         """Expire this transport's cookies on logout."""
 
+    async def end_request_credential(self, request: Request) -> bool:
+        """End on the server the credential of this transport that a logout carries.
+
+        The session ``/logout`` calls it on every other transport before it clears
+        their cookies. The default has nothing to end.
+
+        Args:
+            request: The logout request.
+
+        Returns:
+            Whether a credential was ended.
+        """
+        return False
+
     @property
     def sets_cookies(self) -> bool:
         """Whether completing a login sets cookies on the response."""

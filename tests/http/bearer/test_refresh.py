@@ -352,3 +352,49 @@ async def test_session_logout_replaces_bearer_logout(make_app: Any) -> None:
     assert response.status_code == 200, response.text
     cleared = [c for c in response.headers.get_list("set-cookie") if "Max-Age=0" in c]
     assert any(c.startswith("refresh_token=") for c in cleared), cleared
+
+
+async def test_session_logout_ends_refresh_cookie_family(make_app: Any) -> None:
+    test_app = await make_app(transports=[SessionTransport(), BearerTransport()])
+    await test_app.create_user()
+    async with test_app.client() as client:
+        await login(client)
+        issued = await post_token(client)
+        copied_refresh = issued.cookies["refresh_token"]
+        access_token = issued.json()["access_token"]
+        logged_out = await client.post("/logout", headers=csrf_headers(client))
+    async with test_app.client() as thief:
+        thief.cookies.set("refresh_token", copied_refresh)
+        refreshed = await thief.post("/refresh")
+        me = await thief.get("/me", headers=bearer(access_token))
+
+    assert logged_out.status_code == 200, logged_out.text
+    assert_invalid_refresh(refreshed)
+    assert me.status_code == 401, me.text
+
+
+async def test_session_logout_ends_bearer_header_family(make_app: Any) -> None:
+    test_app = await make_app(transports=[SessionTransport(), BearerTransport(refresh="body")])
+    await test_app.create_user()
+    async with test_app.client() as client:
+        tokens = (await post_token(client)).json()
+        logged_out = await client.post("/logout", headers=bearer(tokens["access_token"]))
+        refreshed = await client.post("/refresh", json={"refresh_token": tokens["refresh_token"]})
+        me = await client.get("/me", headers=bearer(tokens["access_token"]))
+
+    assert logged_out.status_code == 200, logged_out.text
+    assert_invalid_refresh(refreshed)
+    assert me.status_code == 401, me.text
+
+
+async def test_session_logout_keeps_other_families(make_app: Any) -> None:
+    test_app = await make_app(transports=[SessionTransport(), BearerTransport(refresh="body")])
+    await test_app.create_user()
+    async with test_app.client() as client, test_app.client() as device:
+        tokens = (await post_token(device)).json()
+        await login(client)
+        logged_out = await client.post("/logout", headers=csrf_headers(client))
+        me = await device.get("/me", headers=bearer(tokens["access_token"]))
+
+    assert logged_out.status_code == 200, logged_out.text
+    assert me.status_code == 200, me.text

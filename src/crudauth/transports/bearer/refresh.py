@@ -195,6 +195,23 @@ class TokenRefresh(TokenIssuance, BearerAuthentication):
                 return family_id
         return None
 
+    async def end_request_credential(self, request: Request) -> bool:
+        """End the token family that the request's refresh or access token names.
+
+        Args:
+            request: The logout request.
+
+        Returns:
+            Whether a family was ended.
+
+        Raises:
+            StoreUnavailableError: The token family store is unreachable.
+        """
+        family_id = await self.family_of_request(request)
+        if family_id is None:
+            return False
+        return await self.end_family(family_id)
+
     async def end_family(self, family_id: str, *, reason: str = FAMILY_REASON_LOGOUT) -> bool:
         """End one token family by its raw id and record why in the security log.
 

@@ -486,8 +486,10 @@ class SessionTransport(Transport):
     async def complete_logout(self, request: Request, response: Response, db: AsyncSession) -> bool:
         """End the request's live session and expire every transport's cookies.
 
-        An unknown or expired session only has its cookies cleared. When a session
-        ends and its user still exists, ``on_after_logout`` fires.
+        An unknown or expired session only has its cookies cleared. A credential of
+        another transport that the request carries, such as a bearer token family,
+        ends too. When a session ends and its user still exists, ``on_after_logout``
+        fires.
 
         Args:
             request: The logout request.
@@ -516,6 +518,11 @@ class SessionTransport(Transport):
                 handle = manager.session_handle(session_id)
                 ended = await manager.terminate_session(session_id, reason=REASON_LOGOUT)
 
+        for transport in self.runtime.transports:
+            if transport is not self:
+                # A copied refresh cookie or token must not outlive the logout that
+                # clears this browser's copy.
+                await transport.end_request_credential(request)
         self.runtime.clear_cookies(response)
         if ended and user is not None:
             context = self._hook_context(request, transport=self.name, session_handle=handle)
