@@ -136,5 +136,7 @@ async def backend(
         if keys:
             await client.delete(*keys)
         await client.aclose()
+    for store in stores:
+        await store.dispose()
     for engine in engines:
         await engine.dispose()

@@ -664,6 +664,8 @@ class CRUDAuth:
         closers.append(self._rate_limiter.close)
         if self._owned_redis and self._redis_client is not None:
             closers.append(self._redis_client.aclose)
+        if self._database_store is not None:
+            closers.append(self._database_store.dispose)
         first_error: BaseException | None = None
         for close in closers:
             try:

@@ -122,6 +122,8 @@ class SharedStore:
                 await connection.run_sync(self.stores[0].metadata.drop_all)
         for client in self.redis_clients:
             await client.aclose()
+        for store in self.stores:
+            await store.dispose()
         for engine in self.engines:
             await engine.dispose()
 

@@ -31,7 +31,13 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import QueuePool
 
 from crudauth.constants import DEFAULT_SESSION_TTL_SECONDS
 from crudauth.exceptions import StoreUnavailableError
@@ -99,7 +105,10 @@ class DatabaseStore:
     Args:
         sessions: An ``async_sessionmaker`` or an ``AsyncEngine`` (wrapped in a
             sessionmaker with ``expire_on_commit=False``). It may point at another
-            database than the application's.
+            database than the application's. A pooled engine is copied with a pool
+            of its own and the same settings, so the store does not wait for the
+            connections that requests hold. A sessionmaker is used as it is: bind it
+            to an engine whose pool requests do not use.
         metadata: The ``MetaData`` to declare the tables on. ``None`` uses a new one.
         store_table: Name of the table of stored values.
         counter_table: Name of the table of counters.
@@ -139,8 +148,13 @@ class DatabaseStore:
         if purge_batch_size < 1:
             raise ValueError(f"DatabaseStore purge_batch_size must be >= 1, got {purge_batch_size}")
 
+        # The engine of the store's own pool, disposed by dispose().
+        self._own_engine: AsyncEngine | None = None
         if isinstance(sessions, AsyncEngine):
-            sessions = async_sessionmaker(sessions, expire_on_commit=False)
+            engine = _with_own_pool(sessions)
+            if engine is not sessions:
+                self._own_engine = engine
+            sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.sessions = sessions
         self.metadata = metadata if metadata is not None else MetaData()
         self.purge_every = purge_every
@@ -194,6 +208,14 @@ class DatabaseStore:
         from crudauth.ratelimit.backends.database import DatabaseRateLimiterBackend
 
         return DatabaseRateLimiterBackend(self, prefix=prefix)
+
+    async def dispose(self) -> None:
+        """Close the idle connections of the store's own pool, if it has one.
+
+        ``CRUDAuth.shutdown`` calls it. A later operation opens new connections.
+        """
+        if self._own_engine is not None:
+            await self._own_engine.dispose()
 
     async def create_tables(self) -> None:
         """Create both tables when they are missing, leaving existing tables unaltered.
@@ -314,6 +336,22 @@ class DatabaseStore:
             return 0
         await session.execute(delete(table).where(table.c.key.in_(batch), expired))
         return len(batch)
+
+
+def _with_own_pool(engine: AsyncEngine) -> AsyncEngine:
+    """Return an engine on ``engine``'s database with a pool of its own, when it pools.
+
+    A request keeps a connection of the app's pool until it ends, so a store drawing
+    from the same pool waits on itself once every connection is taken. The new pool has
+    the same settings. A static or per-thread pool may hold the only connection to an
+    in-memory database, so such an engine is used as it is.
+    """
+    pool = engine.sync_engine.pool
+    if not isinstance(pool, QueuePool):
+        return engine
+    # Without its own pool the store would deadlock requests once they hold every
+    # connection of the app's pool.
+    return create_async_engine(engine.url, pool=pool.recreate())
 
 
 def _unavailable(exc: BaseException) -> StoreUnavailableError:
