@@ -24,7 +24,7 @@ from crudauth.password import PasswordContext
 from crudauth.revocation import end_user_credentials
 from crudauth.transports.session.management import list_devices
 from crudauth.utils.hashing import is_unusable_password
-from crudauth.utils.identifiers import is_mixed_script_lookalike
+from crudauth.utils.identifiers import username_problem
 
 __all__ = ["add_users_commands", "read_password"]
 
@@ -275,9 +275,10 @@ def _validate_new_values(repo: Any, values: dict[str, Any]) -> None:
         except ValidationError:
             raise CommandError(f"--email {values['email']!r} is not a valid address") from None
     username = values.get("username")
-    # A name mixing scripts (Cyrillic letters in "alice") mimics another account.
-    if isinstance(username, str) and is_mixed_script_lookalike(username):
-        raise CommandError("--username mixes letters from different scripts; use one script")
+    problem = username_problem(username) if isinstance(username, str) else None
+    if problem is not None:
+        # A blank, padded, invisible or mixed-script name imitates another account.
+        raise CommandError(f"--username {username!r} is invalid: {problem}")
 
 
 def _describe(summary: dict[str, Any]) -> str:

@@ -24,7 +24,7 @@ from crudauth.provisioning import NewUserContext, resolve_new_user_fields
 from crudauth.ratelimit.dependency import enforce_rate_limit
 from crudauth.register.constants import ACCOUNT_EXISTS, SIGNUP_ACCEPTED
 from crudauth.utils.http import client_ip_key, get_client_ip
-from crudauth.utils.identifiers import canonical_email, is_mixed_script_lookalike
+from crudauth.utils.identifiers import canonical_email, username_problem
 
 __all__ = ["RegisterIn", "build_register_route"]
 
@@ -102,11 +102,10 @@ def build_register_route(auth: AuthSurface, body_model: type[BaseModel]) -> APIR
         _reject_unstorable(submitted)
         data = repo.filter_registration_data(dict(submitted))
         username = data.get("username")
-        # A name mixing scripts (Cyrillic letters in "alice") mimics another account.
-        if isinstance(username, str) and is_mixed_script_lookalike(username):
-            raise UnprocessableEntityException(
-                "Username mixes letters from different scripts; use one script."
-            )
+        problem = username_problem(username) if isinstance(username, str) else None
+        if problem is not None:
+            # A blank, padded, invisible or mixed-script name imitates another account.
+            raise UnprocessableEntityException(problem)
 
         too_long = {
             name: max_length

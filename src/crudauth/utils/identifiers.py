@@ -11,7 +11,12 @@ __all__ = [
     "canonical_username",
     "is_mixed_script_lookalike",
     "mask_email",
+    "username_problem",
 ]
+
+# Control, format (zero-width, bidirectional overrides), line and paragraph separator,
+# surrogate, private-use and unassigned characters: none of them shows as itself.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 
 
 @overload
@@ -99,6 +104,32 @@ def is_mixed_script_lookalike(value: str) -> bool:
     # NOTE: a name spelled wholly in Cyrillic or Greek look-alikes of Latin letters is
     # not mixed and passes; catching it needs the Unicode confusables table.
     return "LATIN" in scripts and bool(scripts & {"CYRILLIC", "GREEK"})
+
+
+def username_problem(value: str) -> str | None:
+    """Return why ``value`` cannot be a username, or ``None`` when it can.
+
+    A username must show as what it is: it is not empty, does not begin or end with
+    whitespace, contains no invisible or control character and does not mix scripts.
+
+    Args:
+        value: The username as typed.
+
+    Returns:
+        A message for a 422 answer, or ``None``.
+    """
+    if not value.strip():
+        return "Username must not be empty."
+    if value != value.strip():
+        return "Username must not begin or end with whitespace."
+    for char in value:
+        # A zero-width or right-to-left character makes a name display as another's.
+        if unicodedata.category(char) in _HIDDEN_CATEGORIES:
+            return f"Username must not contain the invisible character U+{ord(char):04X}."
+    # A name mixing scripts (Cyrillic letters in "alice") mimics another account.
+    if is_mixed_script_lookalike(value):
+        return "Username mixes letters from different scripts; use one script."
+    return None
 
 
 def mask_email(email: str | None) -> str:

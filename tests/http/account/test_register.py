@@ -125,6 +125,20 @@ async def test_register_mixed_script_username_is_422(make_app: Any) -> None:
     assert "script" in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    "username", ["", " alice", "alice ", "ali\u200bce", "\u202ealice", "ali\nce"]
+)
+async def test_register_hidden_username_is_422(make_app: Any, username: str) -> None:
+    test_app = await make_app()
+    async with test_app.client() as client:
+        response = await client.post("/register", json={**ALICE, "username": username})
+
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"].startswith("Username must not")
+    async with test_app.sessionmaker() as db:
+        assert await test_app.auth.repo.get_by_field(db, "email", ALICE["email"]) is None
+
+
 async def test_register_integrity_race_is_clean_422(
     make_app: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from crudauth.utils.identifiers import (
     canonical_email,
     canonical_identifier,
     canonical_username,
     is_mixed_script_lookalike,
     mask_email,
+    username_problem,
 )
 
 
@@ -43,6 +46,33 @@ def test_mixed_script_lookalike() -> None:
     assert is_mixed_script_lookalike("\u0438\u0432\u0430\u043d") is False  # all Cyrillic
     assert is_mixed_script_lookalike("josé_42") is False
     assert is_mixed_script_lookalike("用户admin") is False
+
+
+@pytest.mark.parametrize(
+    ("username", "fragment"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        (" alice", "whitespace"),
+        ("alice\t", "whitespace"),
+        ("ali\u200bce", "U+200B"),  # zero-width space
+        ("\u202ealice", "U+202E"),  # right-to-left override
+        ("ali\nce", "U+000A"),
+        ("ali\u2028ce", "U+2028"),  # line separator
+        ("ali\ue000ce", "U+E000"),  # private use
+        ("\u0430lice", "scripts"),  # Cyrillic a
+    ],
+)
+def test_username_problem_names_the_fault(username: str, fragment: str) -> None:
+    problem = username_problem(username)
+
+    assert problem is not None
+    assert fragment in problem
+
+
+@pytest.mark.parametrize("username", ["alice", "Alice Smith", "josé_42", "用户admin", "иван"])
+def test_username_problem_accepts_visible_names(username: str) -> None:
+    assert username_problem(username) is None
 
 
 def test_mask_email() -> None:
