@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
+import pytest
+
 from crudauth.cli.lockout import lockout_keys
 
-from .conftest import Cli
+from .conftest import APP_MODULE, Cli
 
 
 def fail_logins(cli: Cli, identifier: str, times: int) -> list[int]:
@@ -67,3 +71,43 @@ def test_lockout_needs_a_subject(cli: Cli) -> None:
     result = cli.run("lockout", "show")
 
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("action", ["show", "clear"])
+@pytest.mark.parametrize(
+    "ip", ["not-an-ip", "", "999.1.1.1", "203.0.113.0/24", "2001:db8::/48", "127.0.0.1 x"]
+)
+def test_invalid_ip_is_usage(cli: Cli, action: str, ip: str) -> None:
+    result = cli.run("lockout", action, "--ip", ip)
+
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"invalid --ip {ip!r}" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert APP_MODULE not in sys.modules
+
+
+def test_invalid_ip_json_error(cli: Cli) -> None:
+    result = cli.run("lockout", "show", "--ip", "not-an-ip", "--identifier", "alice", "--json")
+
+    assert result.exit_code == 2
+    assert "invalid --ip 'not-an-ip'" in result.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("ip", "subject"),
+    [
+        (" 203.0.113.7 ", "ip:203.0.113.7"),
+        ("2001:db8:1:2::7", "ip:2001:db8:1:2::/64"),
+        ("2001:db8:1:2::/64", "ip:2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "ip:203.0.113.7"),
+        ("unknown", "ip:unknown"),
+    ],
+)
+def test_ip_forms_accepted(cli: Cli, ip: str, subject: str) -> None:
+    shown = cli.run("lockout", "show", "--ip", ip, "--json")
+    cleared = cli.run("lockout", "clear", "--ip", ip)
+
+    assert shown.exit_code == 0, shown.stderr
+    assert {key["subject"] for key in shown.json()["keys"]} == {subject}
+    assert cleared.exit_code == 0, cleared.stderr

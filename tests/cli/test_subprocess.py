@@ -43,6 +43,27 @@ def test_unknown_option_exits_two() -> None:
     assert "unrecognized arguments" in result.stderr
 
 
+def test_non_utf8_argument_exits_two() -> None:
+    # A shell passes arguments as bytes. b"a\xff" is not UTF-8, so Python decodes it to
+    # a lone surrogate. No database is configured, so loading the app would exit 1.
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CLI_TEST_")}
+    app = ["--auth", "cli_app:auth", "--app-dir", "tests/cli/apps"]
+    result = subprocess.run(
+        [sys.executable, "-m", "crudauth", *app, "users", "show", b"a\xff"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        "error: argument USER 'a\\xff' is not valid UTF-8; pass the value as UTF-8 text\n"
+    )
+
+
 def test_demo_check_flags_development_settings(tmp_path: Path) -> None:
     # A configured key keeps the demo from writing one under the repository's var/.
     env = {

@@ -177,3 +177,33 @@ def test_show_counts_sessions_and_tokens(cli: Cli) -> None:
 
     # One browser session and the token family of the /token sign-in.
     assert details["sessions"] == 2
+
+
+def test_show_counts_each_kind(cli: Cli) -> None:
+    cli.create_user("alice")
+    cli.login()
+    cli.login()
+    cli.token()
+
+    details = cli.run("users", "show", "alice", "--json").json()
+    lines = cli.run("users", "show", "alice").stdout.splitlines()
+    text = dict(line.split(maxsplit=1) for line in lines)
+
+    # Two browser sessions and the token family of the /token sign-in.
+    assert details["sessions"] == 3
+    assert details["browser_sessions"] == 2
+    assert details["token_families"] == 1
+    assert text["sessions"] == "3"
+    assert text["browser_sessions"] == "2"
+    assert text["token_families"] == "1"
+
+
+def test_show_counts_without_tokens(cli: Cli) -> None:
+    cli.create_user("alice")
+    cli.login()
+
+    details = cli.run("users", "show", "alice", "--json").json()
+
+    assert details["sessions"] == 1
+    assert details["browser_sessions"] == 1
+    assert details["token_families"] == 0

@@ -8,34 +8,73 @@ Keys are built exactly as ``LockoutPolicy`` builds them: the IP through
 from __future__ import annotations
 
 import argparse
+import ipaddress
 from typing import Any
 
 from crudauth.cli.common import CommandContext, logger
 from crudauth.cli.output import CommandError, format_table
+from crudauth.constants import IPV6_CLIENT_PREFIX_LENGTH
 from crudauth.ratelimit import MemoryRateLimiterBackend
 from crudauth.ratelimit.constants import LOCKOUT_NAMESPACE
 from crudauth.utils.http import client_ip_key
 from crudauth.utils.identifiers import canonical_identifier
 
-__all__ = ["add_lockout_commands", "lockout_keys"]
+__all__ = ["add_lockout_commands", "ip_subject", "lockout_keys", "validate_lockout_args"]
+
+# get_client_ip returns this text for a request without a client address, so the
+# lockout keeps counters under it too.
+UNKNOWN_CLIENT = "unknown"
+
+
+def ip_subject(ip: str) -> str:
+    """Return the part of a lockout key that names the client IP ``ip``.
+
+    Args:
+        ip: An IPv4 or IPv6 address, an IPv6 /64 network as ``lockout show`` prints
+            it, or ``unknown``. Surrounding whitespace is ignored.
+
+    Returns:
+        The address, or the /64 network of an IPv6 address, in the form
+        ``LockoutPolicy`` uses.
+
+    Raises:
+        ValueError: ``ip`` is not an accepted form.
+    """
+    text = ip.strip()
+    if text == UNKNOWN_CLIENT:
+        return text
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        pass
+    else:
+        return client_ip_key(text)
+    # Raises ValueError for text that is not a network, or that has host bits set.
+    network = ipaddress.ip_network(text)
+    if network.version != 6 or network.prefixlen != IPV6_CLIENT_PREFIX_LENGTH:
+        raise ValueError(f"{ip!r} is a network other than an IPv6 /64")
+    return str(network)
 
 
 def lockout_keys(ip: str | None, identifier: str | None) -> list[tuple[str, str, str]]:
     """List every lockout key of the given subjects.
 
     Args:
-        ip: A client IP address, or ``None``. An IPv6 address covers its /64, and
-            text that is not an address is used as it is.
+        ip: A client IP in a form ``ip_subject`` accepts, or ``None``. An IPv6
+            address covers its /64.
         identifier: A login identifier as typed, or ``None``.
 
     Returns:
         ``(subject, kind, key)`` tuples, where ``kind`` is ``failures``, ``lock`` or
         ``rounds``. With both subjects the failure counter of that IP and
         identifier pair is included too.
+
+    Raises:
+        ValueError: ``ip`` is not an accepted form.
     """
     subjects: list[tuple[str, str]] = []
     if ip is not None:
-        subjects.append(("ip", client_ip_key(ip.strip())))
+        subjects.append(("ip", ip_subject(ip)))
     if identifier is not None:
         subjects.append(("user", canonical_identifier(identifier)))
     keys: list[tuple[str, str, str]] = []
@@ -50,10 +89,32 @@ def lockout_keys(ip: str | None, identifier: str | None) -> list[tuple[str, str,
     return keys
 
 
+def validate_lockout_args(args: argparse.Namespace) -> None:
+    """Check the subjects of ``lockout show`` or ``clear`` before the app loads.
+
+    Args:
+        args: The parsed command line.
+
+    Raises:
+        CommandError: With exit status 2, when neither ``--ip`` nor ``--identifier``
+            was given or ``--ip`` is not an address.
+    """
+    if args.ip is None and args.identifier is None:
+        raise CommandError("give --ip, --identifier or both", exit_code=2)
+    if args.ip is None:
+        return
+    try:
+        ip_subject(args.ip)
+    except ValueError:
+        raise CommandError(
+            f"invalid --ip {args.ip!r}; give an IPv4 or IPv6 address such as 203.0.113.7, "
+            f"an IPv6 /64 network or {UNKNOWN_CLIENT!r}",
+            exit_code=2,
+        ) from None
+
+
 def _subjects(ctx: CommandContext) -> tuple[str | None, str | None]:
     ip, identifier = ctx.args.ip, ctx.args.identifier
-    if ip is None and identifier is None:
-        raise CommandError("give --ip, --identifier or both", exit_code=2)
     if isinstance(ctx.auth.rate_limiter, MemoryRateLimiterBackend):
         ctx.out.note(
             "lockout counters live in the server's process memory; this command sees only "
@@ -72,7 +133,6 @@ async def show_lockout(ctx: CommandContext) -> int:
         The exit status, 0.
 
     Raises:
-        CommandError: Neither ``--ip`` nor ``--identifier`` was given.
         StoreUnavailableError: The counter store cannot be reached.
     """
     ip, identifier = _subjects(ctx)
@@ -110,7 +170,6 @@ async def clear_lockout(ctx: CommandContext) -> int:
         The exit status, 0.
 
     Raises:
-        CommandError: Neither ``--ip`` nor ``--identifier`` was given.
         StoreUnavailableError: The counter store cannot be reached.
     """
     ip, identifier = _subjects(ctx)
@@ -143,8 +202,12 @@ def add_lockout_commands(
         ("clear", clear_lockout, "delete the failure counters, locks and rounds"),
     ):
         parser = actions.add_parser(name, parents=[common], help=text)
-        parser.add_argument("--ip", help="client IP address (an IPv6 address covers its /64)")
+        parser.add_argument(
+            "--ip",
+            help="client IP address (an IPv6 address covers its /64, which may also be "
+            f"given), or '{UNKNOWN_CLIENT}' for requests without a client address",
+        )
         parser.add_argument(
             "--identifier", help="login identifier as typed (email or username; case-folded)"
         )
-        parser.set_defaults(handler=handler)
+        parser.set_defaults(handler=handler, validate_args=validate_lockout_args)

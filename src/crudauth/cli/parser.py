@@ -1,7 +1,8 @@
 """The ``crudauth`` command line: parse, load the app, run a command, return its status.
 
 Exit status: 0 on success, 1 when a command or a check fails, 2 for bad usage
-(unknown options, missing arguments, an ``--auth`` that names no ``CRUDAuth``).
+(unknown options, missing arguments, invalid values such as text that is not valid
+UTF-8, an ``--auth`` that names no ``CRUDAuth``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from crudauth.cli.arguments import reject_non_utf8_arguments
 from crudauth.cli.check import add_check_command
 from crudauth.cli.common import CommandContext
 from crudauth.cli.loader import (
@@ -84,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     The common options (``--auth``, ``--app-dir``, ``--asgi-app``, ``--no-lifespan``,
     ``--json``) are accepted before or after the command name. Each command sets a
-    ``handler`` default that ``main`` awaits.
+    ``handler`` default that ``main`` awaits. A command may also set a
+    ``validate_args`` default, which ``main`` calls with the parsed arguments before
+    the app loads and which raises ``CommandError`` on bad usage.
 
     Returns:
         The parser.
@@ -152,6 +156,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Output(as_json=args.json)
     _configure_logging()
     try:
+        # These usage checks run before the password prompt and before the app loads.
+        reject_non_utf8_arguments(parser, args)
+        validate_args = getattr(args, "validate_args", None)
+        if validate_args is not None:
+            validate_args(args)
         if getattr(args, "needs_password", False):
             args.password = read_password(args.password_stdin)
         return asyncio.run(_run(args, out))

@@ -217,9 +217,11 @@ async def set_active(ctx: CommandContext, active: bool) -> int:
 
 
 async def show_user(ctx: CommandContext) -> int:
-    """Run ``crudauth users show``: print a user's flags and signed-in device count.
+    """Run ``crudauth users show``: print a user's flags and signed-in device counts.
 
-    No secret is printed: only whether a usable password exists.
+    ``sessions`` counts the rows of ``sessions list``, and ``browser_sessions`` and
+    ``token_families`` count each kind of row. No secret is printed: only whether a
+    usable password exists.
 
     Args:
         ctx: The loaded app, the parsed arguments and the output.
@@ -249,7 +251,13 @@ async def show_user(ctx: CommandContext) -> int:
     manager = auth.session_manager
     if manager is not None:
         # The rows of GET /sessions: browser sessions and token families.
-        details["sessions"] = len(await list_devices(auth.runtime, manager, details["id"]))
+        rows = await list_devices(auth.runtime, manager, details["id"])
+        kinds = [row.kind for row in rows]
+        details.update(
+            sessions=len(rows),
+            browser_sessions=kinds.count("session"),
+            token_families=kinds.count("token"),
+        )
     width = max(len(key) for key in details)
     ctx.out.result(details, [f"{key.ljust(width)}  {value}" for key, value in details.items()])
     return 0
@@ -335,7 +343,7 @@ def add_users_commands(
     activate.set_defaults(handler=lambda ctx: set_active(ctx, True))
 
     show = actions.add_parser(
-        "show", parents=[common], help="show a user's flags and session count (no secrets)"
+        "show", parents=[common], help="show a user's flags and session counts (no secrets)"
     )
     show.add_argument("user", metavar="USER", help=USER_HELP)
     show.set_defaults(handler=show_user)

@@ -74,7 +74,7 @@ auth = CRUDAuth(
             storage_prefix=f"{PREFIX}session:",
             csrf_storage_prefix=f"{PREFIX}csrf:",
         ),
-        BearerTransport(refresh="body"),
+        BearerTransport(refresh="body", family_storage_prefix=f"{PREFIX}family:"),
     ],
     redis_url=REDIS_URL,
     database_store=database_store,
