@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from crudauth.storage.base import AbstractSessionStorage
 
-__all__ = ["KeyRing", "find_and_migrate"]
+__all__ = ["KeyRing", "encode_client_value", "find_and_migrate"]
 
 logger = logging.getLogger("crudauth.keys")
 
@@ -67,7 +67,7 @@ class KeyRing:
             value: The client-held value.
             expected: The key to compare against, as hex text.
         """
-        expected_bytes = expected.encode("utf-8", "surrogateescape")
+        expected_bytes = encode_client_value(expected)
         matched = False
         for secret in (self.current, *self.previous):
             candidate = _hmac_hex(secret, context, value).encode()
@@ -75,8 +75,21 @@ class KeyRing:
         return matched
 
 
+def encode_client_value(value: str) -> bytes:
+    """Return the UTF-8 bytes of a client-held value, lone surrogates included.
+
+    Any ``str`` encodes, and distinct strings give distinct bytes.
+
+    Args:
+        value: The value, as received from the client.
+    """
+    # "surrogateescape" raises on lone surrogates outside U+DC80..U+DCFF, which a JSON
+    # string may contain, so "surrogatepass" stops such input from causing a 500.
+    return value.encode("utf-8", "surrogatepass")
+
+
 def _hmac_hex(secret: bytes, context: bytes, value: str) -> str:
-    message = context + value.encode("utf-8", "surrogateescape")
+    message = context + encode_client_value(value)
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 

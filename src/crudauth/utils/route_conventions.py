@@ -9,6 +9,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from crudauth.utils.caching import mark_no_store
+from crudauth.utils.validation_errors import mark_encodable_errors
 
 __all__ = ["ErrorResponse", "finish_routes"]
 
@@ -30,8 +31,9 @@ def _document_errors(route: APIRoute) -> None:
 def finish_routes(router: APIRouter) -> APIRouter:
     """Apply the route conventions to ``router`` and the routers it includes.
 
-    Every route sends ``Cache-Control: no-store`` and documents its 422 body as
-    ``ErrorResponse``. Routes are changed in place.
+    Every route sends ``Cache-Control: no-store``, documents its 422 body as
+    ``ErrorResponse``, and replaces lone surrogates in the input its 422 errors echo.
+    Routes are changed in place.
 
     Args:
         router: The router to finish.
@@ -42,6 +44,8 @@ def finish_routes(router: APIRouter) -> APIRouter:
     for route in router.routes:
         if isinstance(route, APIRoute):
             mark_no_store(route)
+            # Stops a lone surrogate echoed in a 422 body from ending in a 500.
+            mark_encodable_errors(route)
             _document_errors(route)
             continue
         included = getattr(route, "original_router", None)

@@ -51,3 +51,13 @@ async def test_late_refresh_deletes_expired_family() -> None:
     assert rotation.status == "missing"
     assert await store.get(families.family_key(family_id), TokenFamily) is None
     assert await store.get_user_sessions(7) == []
+
+
+async def test_surrogate_ids_find_no_family() -> None:
+    families, _store = make_families()
+    family_id, _rotation_id, _record = await families.start(7, scopes=[], token_version=0)
+
+    # A lone surrogate has no strict UTF-8 encoding, but each id still gets its own key.
+    assert families.family_key("\ud800") != families.family_key("\udc80")
+    assert (await families.rotate("\ud800", "\udfff")).status == "missing"
+    assert (await families.rotate(family_id, "\ud800")).status == "reused"

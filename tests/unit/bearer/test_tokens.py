@@ -228,6 +228,22 @@ def test_malformed_tokens_rejected() -> None:
         assert verify_token(garbage, SECRET, TokenType.ACCESS) is None, garbage
 
 
+def test_surrogate_tokens_rejected(clock: FrozenClock) -> None:
+    valid = create_access_token({"sub": "42"}, SECRET)
+    signed = create_signed_token(SECRET, 42, "reset_password")
+    # A JSON string may carry a lone surrogate, which has no UTF-8 encoding.
+    for surrogate in ["\ud800", "\udfff", "\udcff", "a\ud83d"]:
+        for token in [surrogate, valid + surrogate, signed + surrogate]:
+            assert verify_token(token, SECRET, TokenType.ACCESS) is None, token
+            assert verify_token(token, [SECRET, OLD_SECRET], TokenType.REFRESH) is None, token
+            assert verify_signed_token(token, SECRET, "reset_password") is None, token
+            assert verify_signed_token_full(token, SECRET, "reset_password") is None, token
+            assert is_expired_token(token, SECRET) is False, token
+    # An empty key list is a configuration error, whatever the token holds.
+    with pytest.raises(ValueError, match="non-empty sequence"):
+        verify_token("\ud800", [], TokenType.ACCESS)
+
+
 def test_alg_none_rejected(clock: FrozenClock) -> None:
     token = unsigned_token(access_claims())
 

@@ -142,3 +142,14 @@ def test_key_ring_matches_every_secret() -> None:
     assert ring.matches(b"ctx:", "value", ring.derive(b"ctx:", "value")) is True
     assert ring.matches(b"ctx:", "other", old_key) is False
     assert ring.derive_previous(b"ctx:", "value") == [old_key]
+
+
+def test_key_ring_derives_surrogate_values() -> None:
+    ring = KeyRing(NEW, [OLD])
+    for value in ["\ud800", "\udfff", "\udc80", "a\ud83d"]:
+        key = ring.derive(b"ctx:", value)
+        assert len(key) == 64, value
+        assert ring.matches(b"ctx:", value, key) is True, value
+        assert ring.matches(b"ctx:", value, "\ud800") is False, value
+        assert ring.derive_previous(b"ctx:", value) == [KeyRing(OLD).derive(b"ctx:", value)]
+    assert ring.derive(b"ctx:", "\ud800") != ring.derive(b"ctx:", "\ud801")

@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from crudauth.storage.base import AbstractSessionStorage
 from crudauth.transports.session.keys import same_text
-from crudauth.utils.key_rotation import KeyRing, find_and_migrate
+from crudauth.utils.key_rotation import KeyRing, encode_client_value, find_and_migrate
 
 __all__ = ["FamilyRotation", "TokenFamilies", "TokenFamily"]
 
@@ -184,13 +184,13 @@ class TokenFamilies:
     def _next_rotation_id(self, family_id: str, rotation_id: str) -> str:
         digest = hmac.new(
             self._secret,
-            NEXT_ROTATION_CONTEXT + f"{family_id}:{rotation_id}".encode(),
+            NEXT_ROTATION_CONTEXT + encode_client_value(f"{family_id}:{rotation_id}"),
             hashlib.sha256,
         ).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def _mac(self, context: bytes, value: str) -> str:
-        message = context + value.encode("utf-8", "surrogateescape")
+        message = context + encode_client_value(value)
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
     # -- lifecycle -------------------------------------------------------------------

@@ -346,10 +346,15 @@ def _verification_keys(secret_key: SecretKeys) -> tuple[str, ...]:
 def _decode_signed(token: str, secret_key: SecretKeys, algorithm: str) -> dict[str, Any] | None:
     """Return the claims of a token signed by one of the keys, ignoring its expiry.
 
-    ``None`` when the token is malformed, names another algorithm, matches no key, or
-    lacks a finite numeric ``exp``.
+    ``None`` when the token is malformed (including text that cannot be encoded as
+    UTF-8), names another algorithm, matches no key, or lacks a finite numeric ``exp``.
     """
-    for key in _verification_keys(secret_key):
+    keys = _verification_keys(secret_key)
+    # PyJWT raises UnicodeEncodeError on a lone surrogate, which a JSON string may
+    # contain, so rejecting it here stops a bad token from causing a 500.
+    if not _is_utf8_encodable(token):
+        return None
+    for key in keys:
         try:
             # The one-entry allow-list rejects "alg: none" and algorithm substitution.
             claims = jwt.decode(
@@ -366,6 +371,14 @@ def _decode_signed(token: str, secret_key: SecretKeys, algorithm: str) -> dict[s
         # Stops a token without a usable expiry from living forever.
         return claims if _has_finite_expiry(claims) else None
     return None
+
+
+def _is_utf8_encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _has_finite_expiry(claims: Mapping[str, Any]) -> bool:

@@ -7,7 +7,7 @@ import hmac
 from collections.abc import Sequence
 
 from crudauth.transports.session.constants import CSRF_KEY_CONTEXT, SESSION_KEY_CONTEXT
-from crudauth.utils.key_rotation import KeyRing
+from crudauth.utils.key_rotation import KeyRing, encode_client_value
 
 __all__ = ["SessionKeys", "same_text"]
 
@@ -142,7 +142,7 @@ class SessionKeys:
     def _derive(self, context: bytes, value: str) -> str:
         if self._secret is None:
             return value
-        message = context + value.encode("utf-8", "surrogateescape")
+        message = context + encode_client_value(value)
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
 
@@ -157,6 +157,4 @@ def same_text(left: str, right: str) -> bool:
         Whether the strings are equal.
     """
     # Encoding first: compare_digest raises TypeError on non-ASCII str arguments.
-    return hmac.compare_digest(
-        left.encode("utf-8", "surrogateescape"), right.encode("utf-8", "surrogateescape")
-    )
+    return hmac.compare_digest(encode_client_value(left), encode_client_value(right))
