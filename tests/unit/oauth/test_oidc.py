@@ -235,6 +235,14 @@ async def test_id_token_missing_claim_rejected() -> None:
         await check.verify(token)
 
 
+@pytest.mark.parametrize("id_token", ["not-a-jwt", "\ud800.e30.sig"])
+async def test_id_token_malformed_rejected(id_token: str) -> None:
+    check, _ = verifier()
+
+    with pytest.raises(ValueError, match="malformed id_token"):
+        await check.verify(id_token)
+
+
 async def test_id_token_bad_signature() -> None:
     check, _ = verifier()
     with pytest.raises(ValueError, match=r"(?i)signature"):

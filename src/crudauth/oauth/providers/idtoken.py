@@ -56,6 +56,9 @@ class IdTokenVerifier:
             header = jwt.get_unverified_header(id_token)
         except jwt.PyJWTError as exc:
             raise ValueError(f"malformed id_token: {exc}") from None
+        except UnicodeEncodeError:
+            # A lone surrogate in the JSON token response has no UTF-8 form.
+            raise ValueError("malformed id_token: not encodable as UTF-8") from None
         algorithm = header.get("alg")
         # The algorithm list is fixed here, never taken from the token, so a token
         # cannot downgrade itself to "none" or to HMAC with a public key as secret.
