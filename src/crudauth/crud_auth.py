@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from datetime import datetime, timezone
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from crudauth.account import build_account_router
 from crudauth.configuration import (
     check_identity,
     merge_rate_limits,
@@ -23,74 +20,54 @@ from crudauth.configuration import (
 )
 from crudauth.constants import DEFAULT_ALGORITHM, DEFAULT_FRESH_SIGN_IN_SECONDS
 from crudauth.core import AuthRuntime, CookieConfig, Transport
-from crudauth.dependencies import (
-    Dependency,
-    build_current_user,
-    build_rate_limit,
-    build_reading_user,
-    default_limit,
-    open_dependency,
-)
-from crudauth.email import DeliveryChannel, EmailConfig, EmailFlowService
-from crudauth.email.router import build_email_router
+from crudauth.dependencies import open_dependency
+from crudauth.email import DeliveryChannel, EmailConfig
 from crudauth.email.wiring import build_email_service
+from crudauth.facade_backends import MEMORY_MFA_STORE, MEMORY_TOKEN_STORES, FacadeBackends
+from crudauth.facade_dependencies import FacadeDependencies
+from crudauth.facade_routers import FacadeRouters
+from crudauth.facade_services import FacadeServices
 from crudauth.hooks import AuthHooks
 from crudauth.identity import IdentityConfig
 from crudauth.mfa import MfaConfig, MfaService
 from crudauth.mfa.constants import CHALLENGE_STORAGE_PREFIX
-from crudauth.mfa.router import build_mfa_router
 from crudauth.mfa.wiring import build_mfa_service
-from crudauth.oauth.provider import AbstractOAuthProvider
-from crudauth.oauth.router import build_oauth_router
 from crudauth.oauth.schemas import OAuthCredentials
-from crudauth.oauth.service import OAuthAccountService
 from crudauth.oauth.wiring import OAuthFeature, build_oauth_feature
 from crudauth.passkeys import PasskeyConfig
-from crudauth.passkeys.router import build_passkeys_router
 from crudauth.passkeys.wiring import build_passkey_service
 from crudauth.password import PasswordContext, PasswordPolicy, PasswordSource
 from crudauth.principal import Principal
 from crudauth.provisioning import NewUserFields
 from crudauth.ratelimit import (
     DEFAULT_RATE_LIMITS,
-    KeyBy,
     LockoutConfig,
     LockoutPolicy,
-    MemoryRateLimiterBackend,
     RateLimit,
     RateLimiterBackend,
 )
-from crudauth.register import RegisterIn, build_register_route
 from crudauth.repository import UserRepository
 from crudauth.resolution import PrincipalResolver
 from crudauth.revocation import build_credential_tracking
-from crudauth.security_log import SecurityEvent, SecurityLog, SecurityLogConfig
+from crudauth.security_log import SecurityEvent, SecurityLogConfig
 from crudauth.storage.base import AbstractSessionStorage
-from crudauth.sudo import SudoConfig, SudoManager, build_require_sudo, build_sudo_manager
+from crudauth.sudo import SudoConfig, SudoManager, build_sudo_manager
 from crudauth.transports.bearer import BearerTransport
-from crudauth.transports.session import SessionManager, SessionTransport
-from crudauth.transports.session.management import build_session_management_router
+from crudauth.transports.session import SessionTransport
 from crudauth.user_cache import UserCacheConfig, UserRowCache
 from crudauth.utils.hashers import DEFAULT_PASSWORD_HASHER, PasswordHasher
 from crudauth.utils.password_hashing import PasswordHashing
-from crudauth.utils.route_conventions import finish_routes
-from crudauth.wiring import build_auxiliary_storage
 
 if TYPE_CHECKING:
-    from crudauth.passkeys import PasskeyService
+    from crudauth.protocols import AuthSurface
     from crudauth.storage import DatabaseStore
 
 __all__ = ["MEMORY_MFA_STORE", "MEMORY_TOKEN_STORES", "CRUDAuth"]
 
 logger = logging.getLogger("crudauth")
 
-MEMORY_RATE_LIMITER = "rate limiter (lockout/throttle counters)"
-MEMORY_SESSIONS = "sessions/CSRF"
-MEMORY_TOKEN_STORES = "one-time-token/OAuth-state stores"
-MEMORY_MFA_STORE = "MFA store"
 
-
-class CRUDAuth:
+class CRUDAuth(FacadeServices, FacadeRouters, FacadeDependencies, FacadeBackends):
     """Authentication for a FastAPI app that owns its SQLAlchemy user model.
 
     Args:
@@ -294,269 +271,6 @@ class CRUDAuth:
         if warn_on_memory_backend:
             warn_about_memory_backends(self._memory_parts())
 
-    def _build_rate_limiter(
-        self, explicit: RateLimiterBackend | None, prefix: str | None
-    ) -> RateLimiterBackend:
-        if explicit is not None:
-            return explicit
-        if self._redis_client is not None:
-            from crudauth.ratelimit import redis_rate_limiter
-
-            if prefix is None:
-                return redis_rate_limiter(client=self._redis_client)
-            return redis_rate_limiter(client=self._redis_client, prefix=prefix)
-        if self._database_store is not None:
-            return self._database_store.rate_limiter(prefix=prefix or "")
-        return MemoryRateLimiterBackend()
-
-    def _lockout_config(self, lockout: LockoutConfig | None) -> LockoutConfig:
-        from_transport = getattr(self._session_transport, "lockout", None)
-        if lockout is not None and from_transport is not None:
-            raise ValueError(
-                "Configure the login lockout once: pass CRUDAuth(lockout=...) or the "
-                "SessionTransport(login_*=...) arguments, not both"
-            )
-        return lockout or from_transport or LockoutConfig()
-
-    def _memory_parts(self) -> list[str]:
-        parts = []
-        if isinstance(self._rate_limiter, MemoryRateLimiterBackend):
-            parts.append(MEMORY_RATE_LIMITER)
-        session_transport = self._session_transport
-        if session_transport is not None and session_transport.backend == "memory":
-            parts.append(MEMORY_SESSIONS)
-        for _store, backend, label in self._auxiliary_stores:
-            if backend == "memory" and label not in parts:
-                parts.append(label)
-        return parts
-
-    def auxiliary_storage(
-        self, prefix: str, expiration: int, *, label: str = MEMORY_TOKEN_STORES
-    ) -> AbstractSessionStorage[Any]:
-        """Build a store for one-time state (tokens, OAuth state, MFA challenges).
-
-        The store follows the app's Redis client, else its database store, else the
-        session transport's backend, else memory; ``initialize()`` and ``shutdown()``
-        open and close it. ``label`` names it in the in-memory warning.
-        """
-        store, backend = build_auxiliary_storage(
-            self.runtime, self._session_transport, prefix=prefix, expiration=expiration
-        )
-        self._auxiliary_stores.append((store, backend, label))
-        return store
-
-    # -- public properties -------------------------------------------------------------
-
-    @property
-    def sessions(self) -> SessionManager:
-        """The first session transport's ``SessionManager``."""
-        transport = self._session_transport
-        if transport is None or transport.manager is None:
-            raise RuntimeError("No SessionTransport configured")
-        return transport.manager
-
-    @property
-    def session_manager(self) -> SessionManager | None:
-        """The first session transport's manager, or ``None`` without one."""
-        transport = self._session_transport
-        return transport.manager if transport is not None else None
-
-    @property
-    def emails(self) -> EmailFlowService | None:
-        """The recovery service, or ``None`` without ``email=`` or ``channels=``."""
-        return self._emails
-
-    @property
-    def oauth(self) -> OAuthAccountService | None:
-        """The OAuth account-linking service, or ``None`` without ``oauth=``."""
-        return self._oauth.service if self._oauth is not None else None
-
-    @property
-    def mfa(self) -> MfaService | None:
-        """The TOTP service, or ``None`` without ``mfa=``."""
-        return self._mfa
-
-    @property
-    def passkeys(self) -> PasskeyService | None:
-        """The passkey service, or ``None`` without ``passkeys=``."""
-        return self._passkeys
-
-    @property
-    def oauth_providers(self) -> Mapping[str, AbstractOAuthProvider]:
-        """Read-only mapping of provider name to the configured provider object."""
-        if self._oauth is None:
-            return MappingProxyType({})
-        return self._oauth.providers
-
-    @property
-    def rate_limiter(self) -> RateLimiterBackend:
-        return self._rate_limiter
-
-    @property
-    def rate_limits(self) -> dict[str, RateLimit]:
-        return dict(self._rate_limits)
-
-    @property
-    def router(self) -> APIRouter:
-        """Every enabled route; a new router is assembled on each access."""
-        router = APIRouter()
-        body_model = self.register_schema or RegisterIn
-        router.include_router(build_register_route(self, body_model))
-        router.include_router(build_account_router(self))
-        session_transport = self._session_transport
-        if session_transport is not None and session_transport.management_routes:
-            router.include_router(build_session_management_router(self, session_transport))
-        for transport in self.transports:
-            routes = transport.contributes_routes()
-            if routes is not None:
-                router.include_router(routes)
-        if self._oauth is not None:
-            router.include_router(build_oauth_router(self, self._oauth))
-        # Recovery routes follow the OAuth routes and precede the MFA routes.
-        if self._emails is not None:
-            router.include_router(build_email_router(self, self._emails))
-        if self._mfa is not None:
-            router.include_router(build_mfa_router(self, self._mfa))
-        if self._passkeys is not None:
-            router.include_router(build_passkeys_router(self, self._passkeys))
-        # One place applies the route conventions, such as no-store on every response.
-        return finish_routes(router)
-
-    @property
-    def session_router(self) -> APIRouter:
-        transport = self._session_transport
-        routes = transport.contributes_routes() if transport is not None else None
-        if routes is None:
-            raise RuntimeError("No SessionTransport configured")
-        return finish_routes(routes)
-
-    @property
-    def bearer_router(self) -> APIRouter:
-        transport = self._bearer_transport
-        routes = transport.contributes_routes() if transport is not None else None
-        if routes is None:
-            raise RuntimeError("No BearerTransport configured")
-        return finish_routes(routes)
-
-    @property
-    def oauth_router(self) -> APIRouter:
-        """The OAuth authorize and callback routes."""
-        if self._oauth is None:
-            raise RuntimeError("OAuth is not configured; pass CRUDAuth(oauth={...})")
-        return finish_routes(build_oauth_router(self, self._oauth))
-
-    @property
-    def mfa_router(self) -> APIRouter:
-        """Just the ``/mfa`` routes; ``RuntimeError`` without ``mfa=``."""
-        if self._mfa is None:
-            raise RuntimeError("MFA is not configured; pass CRUDAuth(mfa=MfaConfig(...))")
-        return finish_routes(build_mfa_router(self, self._mfa))
-
-    # -- dependencies ----------------------------------------------------------------
-
-    def current_user(
-        self,
-        *,
-        optional: bool = False,
-        superuser: bool = False,
-        verified: bool = False,
-        scopes: Sequence[str] | None = None,
-        transport: str | Sequence[str] | None = None,
-        check: Callable[[Principal], Any] | None = None,
-    ) -> Dependency:
-        """Return a dependency that authenticates the caller and applies the gates.
-
-        Raises:
-            ValueError: ``verified=True`` without a recovery factor, or ``transport``
-                naming no configured transport.
-        """
-        if verified and self.identity.recovery is None:
-            raise ValueError(
-                "current_user(verified=True) needs a recovery factor; this app's "
-                "IdentityConfig has recovery=None"
-            )
-        selected = self._resolver.select(transport)
-        return build_current_user(
-            self._resolver,
-            self.session,
-            selected,
-            optional=optional,
-            superuser=superuser,
-            verified=verified,
-            scopes=scopes,
-            check=check,
-        )
-
-    def reading_user(self, *, transport: str | Sequence[str] | None = None) -> Dependency:
-        """Return a dependency for routes that only read the caller's principal.
-
-        It authenticates like ``current_user()`` without gates. With the user cache on
-        (``CRUDAuth(user_cache=...)``), a request whose user row is cached opens no
-        database session, so the row on ``principal.user`` is detached: read it, but
-        load the user through your own session before changing it. Without the cache
-        it is the same as ``current_user()``.
-
-        Args:
-            transport: Name or names of the transports to try; ``None`` tries all.
-
-        Raises:
-            ValueError: ``transport`` names no configured transport.
-
-        Example:
-            ```python
-            @app.get("/profile")
-            async def profile(principal: Principal = Depends(auth.reading_user())):
-                return {"name": principal.user.username}
-            ```
-        """
-        return build_reading_user(self._resolver, self.session, self._resolver.select(transport))
-
-    def forget_cached_user(self, user_id: Any) -> None:
-        """Drop ``user_id``'s row from this process's user cache, if the cache is on.
-
-        Call it after your own code changes a user row (deactivating an account, for
-        example), so the next request loads the new values. Other worker processes
-        serve their copy until its ``ttl`` ends.
-
-        Args:
-            user_id: Primary key of the user.
-        """
-        if self.repo.row_cache is not None:
-            self.repo.row_cache.forget(user_id)
-
-    def require_sudo(self) -> Dependency:
-        """Return a dependency that authenticates like ``current_user()``, needing sudo.
-
-        It raises 403 unless the caller's session holds an unexpired elevation.
-        Raises ``RuntimeError`` when sudo is not configured.
-        """
-        if self.sudo is None:
-            raise RuntimeError("Sudo is not configured; pass CRUDAuth(sudo=SudoConfig())")
-        return build_require_sudo(self.current_user(), self.sudo)
-
-    def rate_limit(
-        self,
-        action: str,
-        limit: Any = None,
-        *,
-        key: Any = KeyBy.IP,
-        transport: str | Sequence[str] | None = None,
-    ) -> Dependency:
-        """Return a fixed-window throttle for ``action`` (429 with ``Retry-After``)."""
-        effective = default_limit(action, limit, self._rate_limits)
-        selected = self._resolver.select(transport)
-        return build_rate_limit(
-            action=action,
-            limit=effective,
-            key=key,
-            resolver=self._resolver,
-            db_dependency=self.session,
-            transports=selected,
-            backend_getter=lambda: self._rate_limiter,
-            trusted_proxy_hops=self.runtime.trusted_proxy_hops,
-            authenticated=self.current_user(transport=transport),
-        )
-
     # -- methods ---------------------------------------------------------------------
 
     async def authenticate_password(
@@ -583,11 +297,6 @@ class CRUDAuth:
         if self._bearer_transport is None:
             raise RuntimeError("No BearerTransport configured")
         return await self._bearer_transport.issue_tokens(user, scopes=scopes, request=request)
-
-    @property
-    def security_log(self) -> SecurityLog:
-        """The per-user security log."""
-        return self._security_log
 
     async def security_events(
         self, user_id: Any, *, offset: int = 0, limit: int = 50
@@ -688,3 +397,10 @@ def _check_previous_keys(current: str, previous: Sequence[str]) -> tuple[str, ..
         if key == current:
             raise ValueError("previous_secret_keys must not contain the current SECRET_KEY")
     return keys
+
+
+if TYPE_CHECKING:
+
+    def _is_auth_surface(auth: CRUDAuth) -> AuthSurface:
+        # The route builders take the facade as an AuthSurface: mypy checks it here.
+        return auth
