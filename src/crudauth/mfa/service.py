@@ -1,6 +1,7 @@
 """``MfaService``: TOTP enrolment and verification, recovery codes, login challenges.
 
-Enrolment and code checks live here; the two-step login is in ``challenges``.
+State readers and code checks live here. Enrolment is in ``enrolment`` and the
+two-step login is in ``challenges``.
 """
 
 from __future__ import annotations
@@ -13,21 +14,14 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from crudauth.exceptions import BadRequestException, UnauthorizedException
 from crudauth.hooks import HookContext
 from crudauth.mfa.challenges import MfaChallenges
 from crudauth.mfa.cipher import SecretCipher
 from crudauth.mfa.config import MfaConfig
-from crudauth.mfa.constants import ALREADY_ENABLED, INVALID_CODE, NO_PENDING_SETUP, NOT_ENABLED
 from crudauth.mfa.constants import INVALID_CHALLENGE as INVALID_CHALLENGE
-from crudauth.mfa.recovery import (
-    dump_hashes,
-    generate_recovery_codes,
-    hash_recovery_code,
-    hash_recovery_codes,
-    load_hashes,
-)
-from crudauth.mfa.totp import generate_secret, matching_step, normalize_code, provisioning_uri
+from crudauth.mfa.enrolment import MfaEnrolment
+from crudauth.mfa.recovery import dump_hashes, hash_recovery_code, load_hashes
+from crudauth.mfa.totp import matching_step, normalize_code, provisioning_uri
 from crudauth.security_log import SecurityEventType, record_security_event
 from crudauth.storage.base import AbstractSessionStorage
 
@@ -52,7 +46,7 @@ _SECURITY_EVENTS = {
 }
 
 
-class MfaService(MfaChallenges):
+class MfaService(MfaEnrolment, MfaChallenges):
     """TOTP second factor: enrolment, code checks, recovery codes and login challenges.
 
     ``auth.mfa`` is the wired instance. ``clock`` returns Unix seconds, and tests
@@ -302,180 +296,6 @@ class MfaService(MfaChallenges):
             self.repo.user_id(user),
         )
         return False
-
-    # -- enrolment ---------------------------------------------------------------------
-
-    async def store_pending_secret(self, db: AsyncSession, user: Any, secret: str) -> None:
-        """Store ``secret`` as pending, clearing the other MFA columns.
-
-        Args:
-            db: The database session.
-            user: The user row.
-            secret: The new base32 secret.
-
-        Raises:
-            BadRequestException: The account became enrolled meanwhile, because an
-                enabled authenticator is never overwritten by a new setup.
-        """
-        version = self.repo.token_version(user)
-        stored = await self.repo.update_if_unchanged(
-            db,
-            user,
-            {"totp_confirmed_at": None},
-            {
-                "totp_secret_encrypted": self.cipher.encrypt(f"{version}:{secret}"),
-                "totp_confirmed_at": None,
-                "totp_last_step": None,
-                "mfa_recovery_codes": None,
-            },
-        )
-        if not stored:
-            raise BadRequestException(ALREADY_ENABLED)
-
-    async def begin_setup(self, db: AsyncSession, user: Any) -> dict[str, str]:
-        """Start enrolment with a new pending secret.
-
-        Args:
-            db: The database session.
-            user: The user row.
-
-        Returns:
-            ``{"secret", "otpauth_uri"}`` for the authenticator app.
-
-        Raises:
-            BadRequestException: MFA is already enabled.
-        """
-        if self.is_enrolled(user):
-            raise BadRequestException(ALREADY_ENABLED)
-        secret = generate_secret()
-        await self.store_pending_secret(db, user, secret)
-        return self.setup_details(user, secret)
-
-    async def confirm_setup(
-        self, db: AsyncSession, user: Any, code: str, *, context: HookContext | None = None
-    ) -> list[str]:
-        """Enable MFA with a code of the pending secret.
-
-        Args:
-            db: The database session.
-            user: The user row.
-            code: A code from the authenticator app.
-            context: Request data passed to ``on_after_mfa_enabled``.
-
-        Returns:
-            The new plain recovery codes, shown once.
-
-        Raises:
-            BadRequestException: MFA is already enabled or no setup is pending.
-            UnauthorizedException: The code is wrong.
-        """
-        if self.is_enrolled(user):
-            raise BadRequestException(ALREADY_ENABLED)
-        secret = self.pending_secret(user)
-        if secret is None:
-            raise BadRequestException(NO_PENDING_SETUP)
-        pending = self.repo.get(user, "totp_secret_encrypted")
-        if not await self._accept_totp(db, user, secret, code):
-            raise UnauthorizedException(INVALID_CODE)
-        return await self.enable(db, user, secret, pending, context=context)
-
-    async def enable(
-        self,
-        db: AsyncSession,
-        user: Any,
-        secret: str,
-        pending: str,
-        *,
-        context: HookContext | None = None,
-    ) -> list[str]:
-        """Turn the proven pending secret into the enrolled one; return recovery codes.
-
-        A compare-and-set on the pending ciphertext and a null ``totp_confirmed_at``,
-        so of two concurrent confirmations exactly one wins. Fires
-        ``on_after_mfa_enabled``.
-
-        Args:
-            db: The database session.
-            user: The user row.
-            secret: The proven base32 secret.
-            pending: The pending secret's stored ciphertext, as read before the check.
-            context: Request data passed to the hook.
-
-        Returns:
-            The new plain recovery codes.
-
-        Raises:
-            BadRequestException: Another request enabled MFA or replaced the pending
-                secret first.
-        """
-        codes = generate_recovery_codes(self.config.recovery_code_count)
-        enabled = await self.repo.update_if_unchanged(
-            db,
-            user,
-            {"totp_confirmed_at": None, "totp_secret_encrypted": pending},
-            {
-                "totp_secret_encrypted": self.cipher.encrypt(secret),
-                "totp_confirmed_at": self._now(),
-                "mfa_recovery_codes": dump_hashes(hash_recovery_codes(codes)),
-            },
-        )
-        if not enabled:
-            raise BadRequestException(
-                ALREADY_ENABLED if self.is_enrolled(user) else NO_PENDING_SETUP
-            )
-        logger.info("two-factor authentication enabled user_id=%s", self.repo.user_id(user))
-        await self._fire("on_after_mfa_enabled", db, user, context)
-        return codes
-
-    async def disable(
-        self, db: AsyncSession, user: Any, *, context: HookContext | None = None
-    ) -> Any:
-        """Clear the four MFA columns and fire ``on_after_mfa_disabled``; no code check.
-
-        Suitable for admin resets. The ``/mfa/totp/disable`` route checks a code
-        first.
-
-        Args:
-            db: The database session.
-            user: The user row.
-            context: Request data passed to the hook.
-
-        Returns:
-            The updated user row.
-        """
-        user = await self.repo.update(
-            db,
-            user,
-            {
-                "totp_secret_encrypted": None,
-                "totp_confirmed_at": None,
-                "totp_last_step": None,
-                "mfa_recovery_codes": None,
-            },
-        )
-        logger.warning("two-factor authentication disabled user_id=%s", self.repo.user_id(user))
-        return await self._fire("on_after_mfa_disabled", db, user, context)
-
-    async def regenerate_recovery_codes(self, db: AsyncSession, user: Any) -> list[str]:
-        """Replace every recovery code.
-
-        Args:
-            db: The database session.
-            user: The user row.
-
-        Returns:
-            The new plain codes, shown once.
-
-        Raises:
-            BadRequestException: MFA is not enabled.
-        """
-        if not self.is_enrolled(user):
-            raise BadRequestException(NOT_ENABLED)
-        codes = generate_recovery_codes(self.config.recovery_code_count)
-        await self.repo.update(
-            db, user, {"mfa_recovery_codes": dump_hashes(hash_recovery_codes(codes))}
-        )
-        return codes
 
     async def _fire(
         self, name: str, db: AsyncSession, user: Any, context: HookContext | None

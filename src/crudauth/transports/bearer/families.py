@@ -8,6 +8,9 @@ of rotation ids, so someone who reads the store cannot present what they read.
 The next rotation id is derived from the presented one with the key secret. Two
 refreshes that race from one client therefore get the same new refresh token, and the
 family never forks.
+
+The records are in ``family_records``, and listing and revoking a user's families is
+in ``family_revocation``.
 """
 
 from __future__ import annotations
@@ -15,22 +18,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import logging
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
-
 from crudauth.storage.base import AbstractSessionStorage
+from crudauth.transports.bearer.family_records import FamilyRotation as FamilyRotation
+from crudauth.transports.bearer.family_records import StoredFamily as StoredFamily
+from crudauth.transports.bearer.family_records import TokenFamily as TokenFamily
+from crudauth.transports.bearer.family_revocation import FamilyRevocation
 from crudauth.transports.session.keys import same_text
 from crudauth.utils.key_rotation import KeyRing, encode_client_value, find_and_migrate
 
 __all__ = ["FamilyRotation", "TokenFamilies", "TokenFamily"]
 
-logger = logging.getLogger("crudauth.security")
 
 FAMILY_KEY_CONTEXT = b"crudauth.token-family:"
 ROTATION_DIGEST_CONTEXT = b"crudauth.token-rotation:"
@@ -38,71 +40,8 @@ NEXT_ROTATION_CONTEXT = b"crudauth.token-next-rotation:"
 FAMILY_ID_BYTES = 24
 HANDLE_BYTES = 16
 
-# A stored family paired with the storage key it lives under.
-StoredFamily = tuple[str, "TokenFamily"]
 
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class TokenFamily(BaseModel):
-    """Stored record of one token family (one signed-in app or script).
-
-    Attributes:
-        user_id: Primary key of the family's user.
-        handle: The public id shown in device lists, random and unrelated to the
-            family id.
-        ip_address: Client IP at sign-in.
-        user_agent: User-Agent header at sign-in.
-        device_info: Device fields parsed from ``user_agent``.
-        scopes: Scopes granted at sign-in.
-        created_at: Sign-in time (UTC).
-        last_used: Time of sign-in or of the latest rotation (UTC).
-        expires_at: End of the refresh lifetime (UTC), moved on every rotation.
-        token_version: The user's credential epoch the family is bound to. ``None``
-            means the family is not epoch-bound.
-        rotation_digest: HMAC of the current rotation id.
-        previous_digest: HMAC of the rotation id just replaced, for the grace window.
-        rotated_at: Time of the latest rotation, the start of the grace window.
-    """
-
-    user_id: Any
-    handle: str
-    ip_address: str = ""
-    user_agent: str = ""
-    device_info: dict[str, Any] = Field(default_factory=dict)
-    scopes: list[str] = Field(default_factory=list)
-    created_at: datetime = Field(default_factory=_utc_now)
-    last_used: datetime = Field(default_factory=_utc_now)
-    expires_at: datetime
-    token_version: int | None = None
-    rotation_digest: str
-    previous_digest: str | None = None
-    rotated_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class FamilyRotation:
-    """Outcome of presenting a refresh token to ``TokenFamilies.rotate``.
-
-    Attributes:
-        status: ``"rotated"`` (a new rotation id), ``"grace"`` (a racing refresh of
-            the rotation just replaced, which gets the same new id), ``"reused"``
-            (a rotated refresh token outside the grace window, so the family is now
-            revoked) or ``"missing"`` (no live family).
-        rotation_id: The new raw rotation id for ``"rotated"`` and ``"grace"``, else
-            ``None``.
-        family: The family record after the call, for every status but
-            ``"missing"``.
-    """
-
-    status: Literal["rotated", "grace", "reused", "missing"]
-    rotation_id: str | None = None
-    family: TokenFamily | None = None
-
-
-class TokenFamilies:
+class TokenFamilies(FamilyRevocation):
     """Create, rotate, list and revoke token families in a storage-port store.
 
     ``BearerTransport`` builds one from its refresh settings. Store failures propagate
@@ -372,117 +311,3 @@ class TokenFamilies:
             self.family_key(family_id), TokenFamily, bind, reset_expiration=False
         )
         return updated is not None
-
-    # -- per-user views --------------------------------------------------------------
-
-    async def live_for_user(self, user_id: Any) -> list[StoredFamily]:
-        """Return the user's live families, deleting the dead ones the index lists.
-
-        Costs at most three store calls: the index read, one batched read and, when
-        dead entries are found, one batched delete.
-
-        Args:
-            user_id: The owner.
-
-        Returns:
-            ``(storage key, record)`` per live family. An empty list when the store
-            cannot index by user.
-
-        Raises:
-            StoreUnavailableError: The store did not respond.
-        """
-        try:
-            keys = list(dict.fromkeys(await self.storage.get_user_sessions(user_id)))
-        except NotImplementedError:
-            return []
-        if not keys:
-            return []
-        records = await self.storage.get_many(keys, TokenFamily)
-        owner = str(user_id)
-        now = self._now()
-        live: list[StoredFamily] = []
-        dead: list[str] = []
-        for key, record in zip(keys, records, strict=True):
-            if record is None or record.expires_at <= now:
-                dead.append(key)
-            # A stale index entry must never expose another user's family.
-            elif str(record.user_id) == owner:
-                live.append((key, record))
-        if dead:
-            await self.storage.delete_many(dead, user_id=user_id)
-        return live
-
-    async def revoke(self, family_id: str) -> TokenFamily | None:
-        """End the family of a raw family id.
-
-        Args:
-            family_id: The raw family id.
-
-        Returns:
-            The ended record, or ``None`` when no live family was deleted.
-
-        Raises:
-            StoreUnavailableError: The store did not respond.
-        """
-        if not family_id:
-            return None
-        key = self.family_key(family_id)
-        record = await self._locate(family_id)
-        if record is None:
-            return None
-        if not await self.storage.delete(key, user_id=record.user_id):
-            return None
-        return record
-
-    async def revoke_by_handle(self, handle: str, owner_id: Any) -> TokenFamily | None:
-        """End the family of ``owner_id`` whose public handle is ``handle``.
-
-        Only the owner's families are searched, so a foreign or unknown handle gives
-        ``None`` exactly like a missing one.
-
-        Args:
-            handle: The public handle from the device list.
-            owner_id: The user whose families are searched.
-
-        Returns:
-            The ended record, or ``None``.
-
-        Raises:
-            StoreUnavailableError: The store did not respond.
-        """
-        if not handle:
-            return None
-        for key, record in await self.live_for_user(owner_id):
-            if same_text(record.handle, handle):
-                if await self.storage.delete(key, user_id=owner_id):
-                    return record
-                return None
-        return None
-
-    async def revoke_all(self, user_id: Any, *, exclude: str | None = None) -> list[TokenFamily]:
-        """End every live family of the user except the raw family id ``exclude``.
-
-        The store checks that each family belongs to the user, then removes and returns
-        them in one call. Families already past their lifetime are removed too, but not
-        returned.
-
-        Args:
-            user_id: The owner.
-            exclude: The raw family id to keep, or ``None``.
-
-        Returns:
-            The ended records that were still live. An empty list when the store
-            cannot index by user.
-
-        Raises:
-            StoreUnavailableError: The store did not respond.
-        """
-        kept = self.family_key(exclude) if exclude else None
-        try:
-            removed = await self.storage.take_user_values(
-                user_id, TokenFamily, keep=[kept] if kept else ()
-            )
-        except NotImplementedError:
-            return []
-        now = self._now()
-        return [record for _, record in removed if record.expires_at > now]
