@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,7 +26,7 @@ from sqlalchemy.pool import StaticPool
 
 import crudauth.utils.hashing as hashing
 from crudauth import CRUDAuth, Principal, get_password_hash
-from support import default_model
+from support import default_model, user_db_params
 
 POSTGRES_URL = os.environ.get("CRUDAUTH_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("CRUDAUTH_TEST_REDIS_URL")
@@ -35,17 +36,6 @@ REDIS_URL = os.environ.get("CRUDAUTH_TEST_REDIS_URL")
 def cheap_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
     """Hash with the minimum bcrypt cost; tests that measure timing opt out."""
     monkeypatch.setattr(hashing, "BCRYPT_ROUNDS", 4)
-
-
-def user_db_params() -> list[Any]:
-    params: list[Any] = ["sqlite"]
-    params.append(
-        pytest.param(
-            "postgres",
-            marks=pytest.mark.skipif(POSTGRES_URL is None, reason="PostgreSQL not started"),
-        )
-    )
-    return params
 
 
 @pytest.fixture(params=user_db_params())
@@ -101,7 +91,7 @@ AppFactory = Callable[..., Awaitable[TestApp]]
 
 
 @pytest.fixture
-async def make_app(user_db: str) -> AsyncIterator[AppFactory]:
+async def make_app(user_db: str, tmp_path: Path) -> AsyncIterator[AppFactory]:
     """Return ``make_app(model=None, **crudauth_kwargs) -> TestApp``."""
     engines: list[AsyncEngine] = []
     auths: list[CRUDAuth] = []
@@ -111,6 +101,8 @@ async def make_app(user_db: str) -> AsyncIterator[AppFactory]:
         if user_db == "postgres":
             assert POSTGRES_URL is not None
             engine = create_async_engine(POSTGRES_URL)
+        elif user_db == "sqlite-file":
+            engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'users.sqlite3'}")
         else:
             engine = create_async_engine(
                 "sqlite+aiosqlite://",

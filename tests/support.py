@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -39,3 +41,23 @@ def default_model() -> type[Any]:
         role: Mapped[str] = mapped_column(String(20), default="user")
 
     return User
+
+
+POSTGRES_URL = os.environ.get("CRUDAUTH_TEST_POSTGRES_URL")
+
+
+def user_db_params(sqlite: str = "sqlite") -> list[Any]:
+    """Return the user databases to run on: ``sqlite`` (or ``sqlite-file``) and PostgreSQL.
+
+    ``sqlite`` is one in-memory connection that every session shares, so a rolled-back
+    request can undo another's uncommitted write. Races that check which write won use
+    ``sqlite-file``, a database file with a connection per session.
+    """
+    params: list[Any] = [sqlite]
+    params.append(
+        pytest.param(
+            "postgres",
+            marks=pytest.mark.skipif(POSTGRES_URL is None, reason="PostgreSQL not started"),
+        )
+    )
+    return params
