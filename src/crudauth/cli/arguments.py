@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Iterator
 
 from crudauth.cli.output import CommandError
+from crudauth.utils.validation_errors import is_utf8_encodable
 
 __all__ = ["reject_non_utf8_arguments"]
 
@@ -47,14 +48,6 @@ def _quote(value: str) -> str:
     return "'" + "".join(pieces) + "'"
 
 
-def _is_utf8(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def reject_non_utf8_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Reject any parsed text argument, except ``--app-dir``, that is not valid UTF-8.
 
@@ -74,7 +67,7 @@ def reject_non_utf8_arguments(parser: argparse.ArgumentParser, args: argparse.Na
         value = getattr(args, action.dest, None)
         values = value if isinstance(value, list) else [value]
         for text in values:
-            if isinstance(text, str) and not _is_utf8(text):
+            if isinstance(text, str) and not is_utf8_encodable(text):
                 raise CommandError(
                     f"argument {_argument_name(action)} {_quote(text)} is not valid UTF-8; "
                     "pass the value as UTF-8 text",

@@ -116,7 +116,7 @@ def username_problem(value: str) -> str | None:
         value: The username as typed.
 
     Returns:
-        A message for a 422 answer, or ``None``.
+        A message for a 422 response, or ``None``.
     """
     if not value.strip():
         return "Username must not be empty."

@@ -18,13 +18,22 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
-__all__ = ["mark_encodable_errors", "replace_surrogates"]
+__all__ = ["is_utf8_encodable", "mark_encodable_errors", "replace_surrogates"]
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 # Surrogate code points have no UTF-8 encoding, paired or not.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _REPLACEMENT_CHARACTER = "\ufffd"
+
+
+def is_utf8_encodable(text: str) -> bool:
+    """Return whether ``text`` has a UTF-8 form, that is, contains no surrogate.
+
+    Args:
+        text: Text received from a client, a JSON body or the command line.
+    """
+    return _SURROGATE.search(text) is None
 
 
 def replace_surrogates(value: Any) -> Any:
@@ -52,9 +61,10 @@ def _encodable_errors_handler(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except RequestValidationError as exc:
-            errors = replace_surrogates(list(exc.errors()))
+            original_errors = list(exc.errors())
+            errors = replace_surrogates(original_errors)
             body = replace_surrogates(exc.body)
-            if errors == list(exc.errors()) and body == exc.body:
+            if errors == original_errors and body == exc.body:
                 raise
             # FastAPI releases before endpoint_ctx existed take only errors and body.
             context = {"endpoint_ctx": exc.endpoint_ctx} if hasattr(exc, "endpoint_ctx") else {}

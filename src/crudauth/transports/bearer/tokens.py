@@ -37,6 +37,7 @@ from crudauth.transports.bearer.constants import (
     TOKEN_TYPE_CLAIM,
 )
 from crudauth.transports.bearer.signatures import VerifiedTokens
+from crudauth.utils.validation_errors import is_utf8_encodable
 
 __all__ = [
     "TokenType",
@@ -352,7 +353,7 @@ def _decode_signed(token: str, secret_key: SecretKeys, algorithm: str) -> dict[s
     keys = _verification_keys(secret_key)
     # PyJWT raises UnicodeEncodeError on a lone surrogate, which a JSON string may
     # contain, so rejecting it here stops a bad token from causing a 500.
-    if not _is_utf8_encodable(token):
+    if not is_utf8_encodable(token):
         return None
     for key in keys:
         try:
@@ -371,14 +372,6 @@ def _decode_signed(token: str, secret_key: SecretKeys, algorithm: str) -> dict[s
         # Stops a token without a usable expiry from living forever.
         return claims if _has_finite_expiry(claims) else None
     return None
-
-
-def _is_utf8_encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _has_finite_expiry(claims: Mapping[str, Any]) -> bool:
