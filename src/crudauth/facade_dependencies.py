@@ -122,7 +122,7 @@ class FacadeDependencies:
     def require_sudo(self) -> Dependency:
         """Return a dependency that authenticates like ``current_user()``, needing sudo.
 
-        It raises 403 unless the caller's session holds an unexpired elevation.
+        It raises 403 unless the caller's session has an unexpired elevation.
         Raises ``RuntimeError`` when sudo is not configured.
         """
         if self.sudo is None:

@@ -192,7 +192,7 @@ class RecoveryRequests(RecoveryFlowSteps):
         new_email = canonical_email(new_email)
         if await self._throttled(CHANGE_ACTION, new_email):
             return
-        # A taken address gets nothing, and the caller's answer stays the same.
+        # A taken address gets nothing, and the caller's response stays the same.
         if await self.repo.get_by_field(db, "email", new_email) is not None:
             return
 

@@ -132,10 +132,10 @@ class FamilyRevocation:
         Raises:
             StoreUnavailableError: The store did not respond.
         """
-        kept = self.family_key(exclude) if exclude else None
+        kept_key = self.family_key(exclude) if exclude else None
         try:
             removed = await self.storage.take_user_values(
-                user_id, TokenFamily, keep=[kept] if kept else ()
+                user_id, TokenFamily, keep=[kept_key] if kept_key else ()
             )
         except NotImplementedError:
             return []
