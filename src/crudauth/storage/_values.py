@@ -42,10 +42,19 @@ def validate_json_values(model_class: type[M], raws: Sequence[bytes | str]) -> l
     """
     if len(raws) < 2:
         return [model_class.model_validate_json(raw) for raw in raws]
-    encoded = [raw.encode() if isinstance(raw, str) else raw for raw in raws]
-    values = _list_adapter(model_class).validate_json(b"[" + b",".join(encoded) + b"]")
+    values = _list_adapter(model_class).validate_json(_json_array(raws))
     if len(values) != len(raws):
         # A document holding two comma-separated values would shift every later value
         # onto the wrong id, so each document is validated alone, which rejects it.
         return [model_class.model_validate_json(raw) for raw in raws]
     return values
+
+
+def _json_array(raws: Sequence[bytes | str]) -> bytes | str:
+    """Join the documents into one JSON array, and encode text only when types mix."""
+    texts = [raw for raw in raws if isinstance(raw, str)]
+    if len(texts) == len(raws):
+        # Text from the memory store or a decoding Redis client joins as it is.
+        return "[" + ",".join(texts) + "]"
+    encoded = [raw.encode() if isinstance(raw, str) else raw for raw in raws]
+    return b"[" + b",".join(encoded) + b"]"

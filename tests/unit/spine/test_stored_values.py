@@ -31,3 +31,14 @@ def test_validate_rejects_two_value_document() -> None:
 def test_validate_rejects_broken_document() -> None:
     with pytest.raises(ValidationError):
         validate_json_values(Note, [b'{"text":"a"}', b'{"text":'])
+
+
+def test_text_values_keep_order() -> None:
+    raws: list[bytes | str] = ['{"text":"é"}', '{"text":"漢"}', '{"text":"\\ud83d\\ude00"}']
+    assert [note.text for note in validate_json_values(Note, raws)] == ["é", "漢", "😀"]
+
+
+def test_text_rejects_two_value_document() -> None:
+    raws: list[bytes | str] = ['{"text":"a"},{"text":"b"}', '{"text":"c"}', '{"text":"d"}']
+    with pytest.raises(ValidationError):
+        validate_json_values(Note, raws)
