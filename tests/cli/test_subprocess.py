@@ -136,6 +136,33 @@ def test_demo_user_commands(tmp_path: Path) -> None:
     assert json.loads(shown.stdout)["email"] == "ops@example.com"
 
 
+@pytest.mark.parametrize("locale", ["C", "C.UTF-8"])
+def test_password_stdin_rejects_non_utf8(tmp_path: Path, locale: str) -> None:
+    demo = ["--auth", "app:auth", "--app-dir", "examples/demo"]
+    env = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
+        "CRUDAUTH_SECRET_KEY": "Yc4nW8qPz2LrT6vXk0mJ5sHb9dFg3aE7-uQ1iO",
+        "LC_ALL": locale,
+        "PYTHONUTF8": "0",
+    }
+    argv = ["users", "create", "--email", "raw@example.com", "--username", "raw"]
+    created = subprocess.run(
+        [sys.executable, "-m", "crudauth", *demo, *argv, "--password-stdin"],
+        input=b"Correct-Horse-\xff-1\n",
+        capture_output=True,
+        env={**os.environ, **env},
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    shown = run(*demo, "users", "show", "raw", env=env)
+
+    assert created.returncode == 1, created.stderr
+    assert b"not valid UTF-8" in created.stderr
+    assert b"Traceback" not in created.stderr
+    assert shown.returncode == 1
+
+
 @pytest.mark.skipif(REDIS_URL is None, reason="Redis not started")
 def test_production_example_passes_check(tmp_path: Path) -> None:
     assert REDIS_URL is not None

@@ -105,6 +105,24 @@ def test_create_without_terminal_needs_stdin_flag(cli: Cli) -> None:
     assert "--password-stdin" in result.stderr
 
 
+def test_create_rejects_escaped_stdin_password(cli: Cli) -> None:
+    # A C locale reads the byte 0xFF from stdin as the lone surrogate U+DCFF.
+    result = cli.run(
+        "users",
+        "create",
+        "--email",
+        "bytes@example.com",
+        "--username",
+        "bytes",
+        "--password-stdin",
+        stdin="Correct-Horse-\udcff-1\n",
+    )
+
+    assert result.exit_code == 1
+    assert "not valid UTF-8" in result.stderr
+    assert cli.run("users", "show", "bytes").exit_code == 1
+
+
 def test_create_missing_login_field_is_usage(cli: Cli) -> None:
     result = cli.run(
         "users", "create", "--email", "u@example.com", "--password-stdin", stdin=PASSWORD + "\n"

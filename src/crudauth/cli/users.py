@@ -25,12 +25,14 @@ from crudauth.revocation import end_user_credentials
 from crudauth.transports.session.management import list_devices
 from crudauth.utils.hashing import is_unusable_password
 from crudauth.utils.identifiers import username_problem
+from crudauth.utils.validation_errors import is_utf8_encodable
 
 __all__ = ["add_users_commands", "read_password"]
 
 # Reason logged for sessions an operator ended; the HTTP routes use their own reasons.
 REASON_DEACTIVATED = "account_deactivated"
 REASON_PASSWORD_SET = "password_set_by_operator"
+NOT_UTF8_PASSWORD = "the password is not valid UTF-8 text; nothing was changed. Send it as UTF-8"
 USER_HELP = "user id, email or username (prefix id:, email: or username: to pick one)"
 
 
@@ -45,20 +47,35 @@ def read_password(from_stdin: bool) -> str:
         The password.
 
     Raises:
-        CommandError: Empty input, a mismatch, or no terminal to prompt on.
+        CommandError: Empty input, input that is not UTF-8, a mismatch, or no
+            terminal to prompt on.
     """
-    if from_stdin:
-        password = sys.stdin.readline()
-        password = password[:-1] if password.endswith("\n") else password
-        password = password[:-1] if password.endswith("\r") else password
-    else:
-        if not sys.stdin.isatty():
-            raise CommandError("no terminal to prompt for the password; use --password-stdin")
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Password (again): ") != password:
-            raise CommandError("the two passwords differ; nothing was changed")
+    try:
+        password = _read_stdin_line() if from_stdin else _prompt_twice()
+    except UnicodeDecodeError:
+        raise CommandError(NOT_UTF8_PASSWORD) from None
+    # Such bytes come from a wrong encoding, so the password typed at sign-in differs.
+    if not is_utf8_encodable(password):
+        raise CommandError(NOT_UTF8_PASSWORD)
     if not password:
         raise CommandError("the password is empty; nothing was changed")
+    return password
+
+
+def _read_stdin_line() -> str:
+    """Return the first line of stdin without its line ending."""
+    line = sys.stdin.readline()
+    line = line[:-1] if line.endswith("\n") else line
+    return line[:-1] if line.endswith("\r") else line
+
+
+def _prompt_twice() -> str:
+    """Prompt on the terminal for the password twice and return it."""
+    if not sys.stdin.isatty():
+        raise CommandError("no terminal to prompt for the password; use --password-stdin")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Password (again): ") != password:
+        raise CommandError("the two passwords differ; nothing was changed")
     return password
 
 
