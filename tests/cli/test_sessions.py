@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .conftest import Cli
+import sys
+
+from .conftest import APP_MODULE, Cli
 
 
 def test_list_matches_http_rows(cli: Cli) -> None:
@@ -75,6 +77,17 @@ def test_revoke_needs_handle_or_all(cli: Cli) -> None:
 
     assert neither.exit_code == 2
     assert both.exit_code == 2
+    assert "HANDLE or --all" in neither.stderr
+    assert "HANDLE or --all" in both.stderr
+
+
+def test_revoke_usage_checked_before_load(cli: Cli) -> None:
+    result = cli.run("sessions", "revoke", "alice")
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == ["error: give either a session HANDLE or --all"]
+    # The app's module was never imported, so no store or database was opened.
+    assert APP_MODULE not in sys.modules
 
 
 def test_token_family_listed_and_revoked(cli: Cli) -> None:

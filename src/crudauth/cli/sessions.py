@@ -65,6 +65,19 @@ async def list_sessions(ctx: CommandContext) -> int:
     return 0
 
 
+def validate_revoke_args(args: argparse.Namespace) -> None:
+    """Check that ``sessions revoke`` names a handle or ``--all`` before the app loads.
+
+    Args:
+        args: The parsed command line.
+
+    Raises:
+        CommandError: With exit status 2, when both or neither were given.
+    """
+    if args.all == (args.handle is not None):
+        raise CommandError("give either a session HANDLE or --all", exit_code=2)
+
+
 async def revoke_sessions(ctx: CommandContext) -> int:
     """Run ``crudauth sessions revoke``: end one session, or every credential.
 
@@ -84,8 +97,7 @@ async def revoke_sessions(ctx: CommandContext) -> int:
         StoreUnavailableError: The database or a store cannot be reached.
     """
     args, auth = ctx.args, ctx.auth
-    if args.all == (args.handle is not None):
-        raise CommandError("give either a session HANDLE or --all", exit_code=2)
+    validate_revoke_args(args)
     manager = require_session_manager(ctx)
     async with database_session(auth) as db:
         user = await resolve_user(auth, db, args.user)
@@ -160,4 +172,4 @@ def add_sessions_commands(
     revoke.add_argument(
         "--all", action="store_true", help="revoke every session and end all bearer tokens"
     )
-    revoke.set_defaults(handler=revoke_sessions)
+    revoke.set_defaults(handler=revoke_sessions, validate_args=validate_revoke_args)
