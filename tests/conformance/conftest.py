@@ -105,6 +105,7 @@ async def storage(
         finally:
             await delete_redis_keys(client, prefix)
             await delete_redis_keys(client, store.user_index_key(""))
+            await delete_redis_keys(client, store.user_summary_key(""))
             await client.aclose()
         return
 

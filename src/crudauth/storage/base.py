@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from crudauth.constants import DEFAULT_SESSION_TTL_SECONDS
 from crudauth.storage.lists import CappedLists
+from crudauth.storage.summaries import IndexSummaries
 
 __all__ = ["AbstractSessionStorage"]
 
@@ -23,13 +24,14 @@ T = TypeVar("T", bound=BaseModel)
 M = TypeVar("M", bound=BaseModel)
 
 
-class AbstractSessionStorage(CappedLists, ABC, Generic[T]):
+class AbstractSessionStorage(CappedLists, IndexSummaries, ABC, Generic[T]):
     """Contract of a TTL store of pydantic models keyed by ``prefix + id``.
 
     Values are stored as the model's JSON. A value whose TTL has passed reads as absent
     everywhere. A value with a ``user_id`` field is listed in a per-user index, which
-    ``get_user_sessions`` and ``take_user_values`` read. Backends that talk to a server
-    (Redis, SQL) raise ``StoreUnavailableError`` when it does not respond.
+    ``get_user_sessions``, ``take_user_values`` and ``take_user_summaries`` read.
+    Backends that talk to a server (Redis, SQL) raise ``StoreUnavailableError`` when it
+    does not respond.
 
     Subclasses implement the six abstract methods. The other methods have defaults built
     on them that are atomic only when no call yields to the event loop, so networked

@@ -9,6 +9,8 @@ BACKEND_CUSTOM = "custom"
 DEFAULT_STORAGE_PREFIX = "session:"
 # The Redis per-user index of prefix "session:" is "session_users:<user_id>".
 USER_INDEX_SUFFIX = "_users"
+# Its summaries of the same user's values are in the hash "session_summaries:<user_id>".
+USER_SUMMARY_SUFFIX = "_summaries"
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 # Short timeouts on clients crudauth builds, so a stopped server fails a request fast.
 REDIS_CONNECT_TIMEOUT_SECONDS = 2.0

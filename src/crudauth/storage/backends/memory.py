@@ -15,6 +15,7 @@ from crudauth.storage._values import validate_json_values
 from crudauth.storage.base import AbstractSessionStorage, M, T
 from crudauth.storage.constants import DEFAULT_STORAGE_PREFIX, MEMORY_SWEEP_EVERY_WRITES
 from crudauth.storage.lists import check_cap
+from crudauth.storage.summaries import index_summary_of, require_index_summary
 
 __all__ = ["MemorySessionStorage"]
 
@@ -56,6 +57,8 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
         # str(user_id) -> ids of that user's values; key -> owner, for index upkeep.
         self._user_index: dict[str, set[str]] = {}
         self._owners: dict[str, str] = {}
+        # key -> index summary of an indexed value whose model defines one.
+        self._summaries: dict[str, str] = {}
         self._writes = 0
 
     def _now(self) -> float:
@@ -74,6 +77,7 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
         existed = self._values.pop(key, None) is not None
         existed = self._lists.pop(key, None) is not None or existed
         self._expires_at.pop(key, None)
+        self._summaries.pop(key, None)
         owner = self._owners.pop(key, None)
         if owner is not None:
             self._drop_index_entry(owner, key)
@@ -82,6 +86,11 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
     def _index(self, key: str, data: T) -> None:
         user_id = getattr(data, "user_id", None)
         owner = None if user_id is None else str(user_id)
+        summary = None if owner is None else index_summary_of(data)
+        if summary is None:
+            self._summaries.pop(key, None)
+        else:
+            self._summaries[key] = summary
         previous = self._owners.get(key)
         if previous == owner:
             return
@@ -194,6 +203,40 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
         entry proves ownership without parsing the value first. The taken entries
         leave the index at once, expired ones included, instead of one by one.
         """
+        taken = self._detach_owned(user_id, keep)
+        values = validate_json_values(model_class, [raw for _, raw, _ in taken])
+        return [
+            (session_id, value) for (session_id, _, _), value in zip(taken, values, strict=True)
+        ]
+
+    async def take_user_summaries(
+        self, user_id: Any, model_class: type[M], keep: Sequence[str] = ()
+    ) -> list[tuple[str, str]]:
+        """Remove the owner's live values but ``keep``, returning their summaries.
+
+        Works like ``take_user_values`` but parses only the values that were stored
+        without a summary.
+        """
+        summaries: list[tuple[str, str]] = []
+        unsummarized: list[tuple[str, str]] = []
+        for session_id, raw, summary in self._detach_owned(user_id, keep):
+            if summary is None:
+                unsummarized.append((session_id, raw))
+            else:
+                summaries.append((session_id, summary))
+        values = validate_json_values(model_class, [raw for _, raw in unsummarized])
+        summaries.extend(
+            (session_id, require_index_summary(value))
+            for (session_id, _), value in zip(unsummarized, values, strict=True)
+        )
+        return summaries
+
+    def _detach_owned(self, user_id: Any, keep: Sequence[str]) -> list[tuple[str, str, str | None]]:
+        """Drop the owner's values but ``keep``.
+
+        Returns:
+            The id, JSON and summary (or ``None``) of each value that was live.
+        """
         owner = str(user_id)
         ids = self._user_index.pop(owner, None)
         if not ids:
@@ -202,20 +245,19 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
         if kept_ids:
             self._user_index[owner] = kept_ids
         now = self._now()
-        taken_ids: list[str] = []
-        raws: list[str] = []
+        detached: list[tuple[str, str, str | None]] = []
         for session_id in ids.difference(kept_ids):
             key = self.prefix + session_id
             self._owners.pop(key, None)
             self._lists.pop(key, None)
+            summary = self._summaries.pop(key, None)
             expires_at = self._expires_at.pop(key, None)
             raw = self._values.pop(key, None)
             # An expired value is dropped with the others but not returned.
             if raw is None or expires_at is None or expires_at <= now:
                 continue
-            taken_ids.append(session_id)
-            raws.append(raw)
-        return list(zip(taken_ids, validate_json_values(model_class, raws), strict=True))
+            detached.append((session_id, raw, summary))
+        return detached
 
     async def remove_from_user_index(self, user_id: Any, session_id: str) -> None:
         """Unlist the id from the owner's index, leaving the value stored."""

@@ -22,14 +22,20 @@ from crudauth.storage.backends.redis_client import (
     redis_client_from_url,
     translate_redis_errors,
 )
-from crudauth.storage.backends.redis_scripts import CLAIM_OWNED_VALUE, TAKE_USER_VALUES
+from crudauth.storage.backends.redis_scripts import (
+    CLAIM_OWNED_VALUE,
+    TAKE_USER_SUMMARIES,
+    TAKE_USER_VALUES,
+)
 from crudauth.storage.base import AbstractSessionStorage, M, T
 from crudauth.storage.constants import (
     DEFAULT_STORAGE_PREFIX,
     REDIS_MODIFY_MAX_ATTEMPTS,
     USER_INDEX_SUFFIX,
+    USER_SUMMARY_SUFFIX,
 )
 from crudauth.storage.lists import check_cap
+from crudauth.storage.summaries import index_summary_of, require_index_summary
 
 __all__ = ["RedisSessionStorage", "redis_client_from_url"]
 
@@ -87,7 +93,9 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         self.client: Any = client if client is not None else redis_client_from_url(redis_url)
         base = prefix[:-1] if prefix.endswith(":") else prefix
         self._index_prefix = f"{base}{USER_INDEX_SUFFIX}:"
+        self._summary_prefix = f"{base}{USER_SUMMARY_SUFFIX}:"
         self._take_script: Any = None
+        self._take_summaries_script: Any = None
         self._claim_script: Any = None
 
     def _guard(self) -> Any:
@@ -97,19 +105,35 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         """Return the key of the set that lists the ids of ``user_id``'s values."""
         return f"{self._index_prefix}{user_id}"
 
-    def _queue_index(self, pipe: Any, user_id: Any, session_id: str, ttl: int) -> None:
-        """Queue on ``pipe`` the commands that list ``session_id`` in its index."""
+    def user_summary_key(self, user_id: Any) -> str:
+        """Return the key of the hash of summaries of ``user_id``'s values, by id."""
+        return f"{self._summary_prefix}{user_id}"
+
+    def _queue_index(
+        self, pipe: Any, user_id: Any, session_id: str, ttl: int, summary: str | None = None
+    ) -> None:
+        """Queue on ``pipe`` the commands that list ``session_id`` in its index.
+
+        A ``summary`` is written next to the id. Without one, a summary written
+        before is kept, so ``extend``, which changes only the TTL, leaves it as it is.
+        """
         index_key = self.user_index_key(user_id)
+        summary_key = self.user_summary_key(user_id)
         index_ttl = ttl + USER_INDEX_TTL_BUFFER_SECONDS
         pipe.sadd(index_key, session_id)
+        if summary is not None:
+            pipe.hset(summary_key, session_id, summary)
         # NX arms a new index and GT only lengthens an old one, so the index never
         # expires before a value it lists.
-        pipe.expire(index_key, index_ttl, nx=True)
-        pipe.expire(index_key, index_ttl, gt=True)
+        for key in (index_key, summary_key):
+            pipe.expire(key, index_ttl, nx=True)
+            pipe.expire(key, index_ttl, gt=True)
 
-    async def _index(self, user_id: Any, session_id: str, ttl: int) -> None:
+    async def _index(
+        self, user_id: Any, session_id: str, ttl: int, summary: str | None = None
+    ) -> None:
         async with self.client.pipeline(transaction=True) as pipe:
-            self._queue_index(pipe, user_id, session_id, ttl)
+            self._queue_index(pipe, user_id, session_id, ttl, summary)
             await pipe.execute()
 
     async def create(
@@ -124,7 +148,7 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
             # owner's list, and a failed write leaves neither behind.
             async with self.client.pipeline(transaction=True) as pipe:
                 if user_id is not None:
-                    self._queue_index(pipe, user_id, session_id, ttl)
+                    self._queue_index(pipe, user_id, session_id, ttl, index_summary_of(data))
                 pipe.set(self.get_key(session_id), data.model_dump_json(), ex=ttl)
                 await pipe.execute()
         return session_id
@@ -172,7 +196,7 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
                 return False
             user_id = getattr(data, "user_id", None)
             if user_id is not None:
-                await self._index(user_id, session_id, ttl)
+                await self._index(user_id, session_id, ttl, index_summary_of(data))
         return True
 
     async def modify(
@@ -214,7 +238,9 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
                         if user_id is not None:
                             # In the same MULTI: a value deleted before EXEC aborts the
                             # whole write, so a revoked session is never re-listed.
-                            self._queue_index(pipe, user_id, session_id, ttl)
+                            self._queue_index(
+                                pipe, user_id, session_id, ttl, index_summary_of(value)
+                            )
                         written = (await pipe.execute())[0]
                         break
                     except WatchError:
@@ -247,7 +273,8 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
                 async with self.client.pipeline(transaction=True) as pipe:
                     pipe.delete(*keys)
                     pipe.srem(self.user_index_key(user_id), *session_ids)
-                    removed, _unlisted = await pipe.execute()
+                    pipe.hdel(self.user_summary_key(user_id), *session_ids)
+                    removed, _unlisted, _unsummarized = await pipe.execute()
                 return int(removed)
 
             async with self.client.pipeline(transaction=True) as pipe:
@@ -263,6 +290,7 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
                 async with self.client.pipeline(transaction=False) as pipe:
                     for owner, ids in owners.items():
                         pipe.srem(self.user_index_key(owner), *ids)
+                        pipe.hdel(self.user_summary_key(owner), *ids)
                     await pipe.execute()
         return int(removed)
 
@@ -311,8 +339,14 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
             # The claim and the index entry run as one script, so exactly one caller
             # wins and the winner's value is never left out of its owner's index.
             claimed = await self._claim_script(
-                keys=[key, self.user_index_key(user_id)],
-                args=[raw, ttl, session_id, ttl + USER_INDEX_TTL_BUFFER_SECONDS],
+                keys=[key, self.user_index_key(user_id), self.user_summary_key(user_id)],
+                args=[
+                    raw,
+                    ttl,
+                    session_id,
+                    ttl + USER_INDEX_TTL_BUFFER_SECONDS,
+                    index_summary_of(data) or "",
+                ],
             )
         return bool(claimed)
 
@@ -352,10 +386,38 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
             self._take_script = self.client.register_script(TAKE_USER_VALUES)
         with self._guard():
             flat = await self._take_script(
-                keys=[self.user_index_key(user_id)], args=[self.prefix, str(user_id), *keep]
+                keys=[self.user_index_key(user_id), self.user_summary_key(user_id)],
+                args=[self.prefix, str(user_id), *keep],
             )
         ids = [_text(session_id) for session_id in flat[0::2]]
         return list(zip(ids, validate_json_values(model_class, flat[1::2]), strict=True))
+
+    async def take_user_summaries(
+        self, user_id: Any, model_class: type[M], keep: Sequence[str] = ()
+    ) -> list[tuple[str, str]]:
+        """Take the user's values in one atomic script call: one round trip.
+
+        Only values listed without a summary are read and returned whole.
+
+        ``initialize`` loads the script, as it does the script of ``take_user_values``.
+        """
+        if self._take_summaries_script is None:
+            self._take_summaries_script = self.client.register_script(TAKE_USER_SUMMARIES)
+        with self._guard():
+            summarized, unsummarized = await self._take_summaries_script(
+                keys=[self.user_index_key(user_id), self.user_summary_key(user_id)],
+                args=[self.prefix, str(user_id), *keep],
+            )
+        taken = [
+            (_text(session_id), _text(summary))
+            for session_id, summary in zip(summarized[0::2], summarized[1::2], strict=True)
+        ]
+        values = validate_json_values(model_class, unsummarized[1::2])
+        taken.extend(
+            (_text(session_id), require_index_summary(value))
+            for session_id, value in zip(unsummarized[0::2], values, strict=True)
+        )
+        return taken
 
     async def push_capped(
         self,
@@ -383,9 +445,12 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
         return validate_json_values(model_class, raws)
 
     async def remove_from_user_index(self, user_id: Any, session_id: str) -> None:
-        """Unlist the id with one SREM."""
+        """Unlist the id and drop its summary in one MULTI (SREM and HDEL)."""
         with self._guard():
-            await self.client.srem(self.user_index_key(user_id), session_id)
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.srem(self.user_index_key(user_id), session_id)
+                pipe.hdel(self.user_summary_key(user_id), session_id)
+                await pipe.execute()
 
     async def scan_keys(self, match: str | None = None) -> list[str]:
         """Collect the keys with SCAN, one round trip per batch of about 500 keys."""
@@ -434,8 +499,8 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
                     "crudauth needs Redis 7.0+ (or Valkey 7.2+): the server rejected EXPIRE ... NX"
                 ) from exc
             # Loaded now, so the first call of each costs one round trip like the rest.
-            await self.client.script_load(TAKE_USER_VALUES)
-            await self.client.script_load(CLAIM_OWNED_VALUE)
+            for script in (TAKE_USER_VALUES, TAKE_USER_SUMMARIES, CLAIM_OWNED_VALUE):
+                await self.client.script_load(script)
 
     async def close(self) -> None:
         """Close the client when the store built it, and leave a borrowed one open."""

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-__all__ = ["CLAIM_OWNED_VALUE", "TAKE_USER_VALUES"]
+__all__ = ["CLAIM_OWNED_VALUE", "TAKE_USER_SUMMARIES", "TAKE_USER_VALUES"]
 
-# KEYS[1]: the user's index set. ARGV[1]: the value key prefix. ARGV[2]: the owner as
-# a string. ARGV[3..]: ids to keep. Returns a flat list of id, raw value pairs.
-#
-# The owner of a value is its top-level "user_id" compared as a string, like
-# str(record.user_id) in Python: an integer compares by its digits, read from the raw
-# JSON so that ids past 2^53 keep every digit. A value owned by anyone else stays
-# stored and listed, so a stale index entry can never end another user's value.
+# Helpers of the take scripts. The owner of a value is its top-level "user_id" compared
+# as a string, like str(record.user_id) in Python: an integer compares by its digits,
+# read from the raw JSON so that ids past 2^53 keep every digit. A value owned by
+# anyone else stays stored and listed, so a stale index entry never ends another
+# user's value.
 # NOTE: an owner that is neither a string nor an integer (a float, a boolean) never
 # matches here, so such values stay stored.
-TAKE_USER_VALUES = """
+_TAKE_HELPERS = """
 local function owner_of(raw)
   local digits = string.match(raw, '^{"user_id":(-?%d+)[,}]')
   if digits then return digits end
@@ -45,39 +43,115 @@ local function each_slice(list, command)
   return replies
 end
 
-local keep = {}
-for i = 3, #ARGV do keep[ARGV[i]] = true end
-local ids = {}
-local keys = {}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if not keep[id] then
-    ids[#ids + 1] = id
-    keys[#keys + 1] = ARGV[1] .. id
+local function listed_ids()
+  local keep = {}
+  for i = 3, #ARGV do keep[ARGV[i]] = true end
+  local ids = {}
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+    if not keep[id] then ids[#ids + 1] = id end
   end
+  return ids
 end
-local raws = each_slice(keys, function(...) return redis.call('MGET', ...) end)
-local removed = {}
+
+-- Removes the listed values that ARGV[2] owns, reading each one. Appends each id that
+-- leaves the index to unlisted, and returns flat id, raw value pairs.
+local function take_owned(ids, unlisted)
+  local keys = {}
+  for i, id in ipairs(ids) do keys[i] = ARGV[1] .. id end
+  local raws = each_slice(keys, function(...) return redis.call('MGET', ...) end)
+  local removed = {}
+  local doomed = {}
+  for i, id in ipairs(ids) do
+    local raw = raws[i]
+    if not raw then
+      unlisted[#unlisted + 1] = id
+    elseif owner_of(raw) == ARGV[2] then
+      doomed[#doomed + 1] = keys[i]
+      unlisted[#unlisted + 1] = id
+      removed[#removed + 1] = id
+      removed[#removed + 1] = raw
+    end
+  end
+  each_slice(doomed, function(...) return redis.call('DEL', ...) end)
+  return removed
+end
+
+local function unlist(unlisted)
+  each_slice(unlisted, function(...) return redis.call('SREM', KEYS[1], ...) end)
+  each_slice(unlisted, function(...) return redis.call('HDEL', KEYS[2], ...) end)
+end
+"""
+
+# KEYS[1]: the user's index set. KEYS[2]: the user's summary hash. ARGV[1]: the value
+# key prefix. ARGV[2]: the owner as a string. ARGV[3..]: ids to keep. Returns a flat
+# list of id, raw value pairs.
+TAKE_USER_VALUES = (
+    _TAKE_HELPERS
+    + """
+local unlisted = {}
+local removed = take_owned(listed_ids(), unlisted)
+unlist(unlisted)
+return removed
+"""
+)
+
+# The same keys and arguments as TAKE_USER_VALUES. Returns two flat lists: id, summary
+# pairs of the values listed with a summary, and id, raw value pairs of the values
+# listed without one, which are taken as TAKE_USER_VALUES takes them.
+#
+# A value listed with a summary is not returned, so only its first bytes are read:
+# they start with its "user_id" field, which is checked as in TAKE_USER_VALUES. When
+# they do not settle the owner (a very long id, another field first) the whole value
+# is read. The reply of GETRANGE is empty for a value that has expired.
+TAKE_USER_SUMMARIES = (
+    _TAKE_HELPERS
+    + """
+local HEAD_BYTES = 128
+local function owner_from_head(key)
+  local ok, head = pcall(redis.call, 'GETRANGE', key, 0, HEAD_BYTES - 1)
+  -- A key of another type, such as a capped list under the same id, is not owned.
+  if not ok or head == '' then return nil end
+  local owner = string.match(head, '^{"user_id":(-?%d+)[,}]')
+    or string.match(head, '^{"user_id":"([^"\\\\]*)"[,}]')
+  if owner then return owner end
+  local raw = redis.call('GET', key)
+  return raw and owner_of(raw)
+end
+
+local ids = listed_ids()
+local summaries = each_slice(ids, function(...) return redis.call('HMGET', KEYS[2], ...) end)
+local summarized = {}
+local unsummarized = {}
 local doomed = {}
 local unlisted = {}
 for i, id in ipairs(ids) do
-  local raw = raws[i]
-  if not raw then
-    unlisted[#unlisted + 1] = id
-  elseif owner_of(raw) == ARGV[2] then
-    doomed[#doomed + 1] = keys[i]
-    unlisted[#unlisted + 1] = id
-    removed[#removed + 1] = id
-    removed[#removed + 1] = raw
+  local summary = summaries[i]
+  if not summary then
+    unsummarized[#unsummarized + 1] = id
+  else
+    local key = ARGV[1] .. id
+    local owner = owner_from_head(key)
+    if owner == ARGV[2] then
+      doomed[#doomed + 1] = key
+      summarized[#summarized + 1] = id
+      summarized[#summarized + 1] = summary
+      unlisted[#unlisted + 1] = id
+    elseif owner == nil and redis.call('EXISTS', key) == 0 then
+      unlisted[#unlisted + 1] = id
+    end
   end
 end
 each_slice(doomed, function(...) return redis.call('DEL', ...) end)
-each_slice(unlisted, function(...) return redis.call('SREM', KEYS[1], ...) end)
-return removed
+local removed = take_owned(unsummarized, unlisted)
+unlist(unlisted)
+return {summarized, removed}
 """
+)
 
-# KEYS[1]: the value's key. KEYS[2]: its owner's index set. ARGV[1]: the value.
-# ARGV[2]: its TTL in seconds. ARGV[3]: the id listed in the index. ARGV[4]: the
-# index's TTL. Returns 1 when this call stored the value, 0 when a value was there.
+# KEYS[1]: the value's key. KEYS[2]: its owner's index set. KEYS[3]: its owner's
+# summary hash. ARGV[1]: the value. ARGV[2]: its TTL in seconds. ARGV[3]: the id
+# listed in the index. ARGV[4]: the index's TTL. ARGV[5]: the value's index summary,
+# or "" for none. Returns 1 when this call stored the value, 0 when a value was there.
 #
 # SET NX and the index entry run in one script, so a claimed value is listed in its
 # owner's index as one made with create is, and a failed claim lists nothing.
@@ -88,5 +162,10 @@ end
 redis.call('SADD', KEYS[2], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[4], 'NX')
 redis.call('EXPIRE', KEYS[2], ARGV[4], 'GT')
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[3], ARGV[3], ARGV[5])
+  redis.call('EXPIRE', KEYS[3], ARGV[4], 'NX')
+  redis.call('EXPIRE', KEYS[3], ARGV[4], 'GT')
+end
 return 1
 """
