@@ -8,6 +8,8 @@ from typing import Any
 from starlette.requests import Request
 
 from crudauth.revocation import MAX_LOGGED_HANDLES
+from crudauth.storage.backends.memory import MemorySessionStorage
+from crudauth.storage.backends.redis import RedisSessionStorage
 from crudauth.transports.session.constants import (
     CSRF_TOKEN_ID_META_KEY,
     REASON_TIMEOUT,
@@ -127,3 +129,29 @@ async def test_sign_out_logs_capped_handles(production_app: Any) -> None:
     # the seeded ones and the caller's own.
     assert ended.detail["count"] == MAX_LOGGED_HANDLES + 4
     assert len(ended.detail["handles"]) == MAX_LOGGED_HANDLES
+
+
+async def test_sign_out_ends_unsummarized_sessions(production_app: Any) -> None:
+    test_app = await production_app(transport_kwargs={"max_sessions_per_user": 50})
+    alice = await test_app.create_user()
+    manager = test_app.auth.sessions
+    keys = await own_sessions(manager, alice, EXTRA_SESSIONS - 1)
+    records = [await manager.storage.get(key, SessionData) for key in keys]
+    csrf_keys = [record.metadata[CSRF_TOKEN_ID_META_KEY] for record in records]
+    # As sessions written before the store kept summaries.
+    storage = manager.storage
+    if isinstance(storage, RedisSessionStorage):
+        await storage.client.delete(storage.user_summary_key(alice.id))
+    elif isinstance(storage, MemorySessionStorage):
+        storage._summaries.clear()
+
+    async with test_app.client() as client:
+        await login(client)
+        response = await client.post("/logout-all", headers=csrf_headers(client))
+
+    assert response.status_code == 200, response.text
+    assert response.json()["revoked"] == EXTRA_SESSIONS
+    for key in keys:
+        assert await storage.get(key, SessionData) is None
+    for csrf_key in csrf_keys:
+        assert await manager.csrf_storage.get(csrf_key, CSRFToken) is None

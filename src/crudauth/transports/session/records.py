@@ -12,13 +12,19 @@ from pydantic import BaseModel, Field
 from crudauth.storage.base import AbstractSessionStorage
 from crudauth.transports.session.constants import (
     CSRF_TOKEN_ID_META_KEY,
-    REASON_ABSOLUTE_TIMEOUT,
     REASON_MANUAL,
     REASON_TIMEOUT,
     REMEMBER_ME_META_KEY,
 )
 from crudauth.transports.session.keys import SessionKeys
 from crudauth.transports.session.schemas import CSRFToken, SessionData
+from crudauth.transports.session.summaries import (
+    SessionSummary,
+    epoch_microseconds,
+    expiry_reason,
+    parse_session_summaries,
+    session_summary,
+)
 from crudauth.utils.key_rotation import find_and_migrate
 
 __all__ = ["SessionRecords"]
@@ -47,8 +53,9 @@ class ExpiryCutoffs(NamedTuple):
 class EndedRecord(BaseModel):
     """The fields of a stored session that ending it needs; the others go unparsed.
 
-    Bulk sign-outs read hundreds of records, and the device fields dominate a full
-    parse.
+    A bulk sign-out reads the sessions that its store listed without a summary
+    (written before the store kept summaries) into this model, and the device fields
+    dominate a full parse.
 
     Attributes:
         user_id: Primary key of the session's user.
@@ -62,9 +69,11 @@ class EndedRecord(BaseModel):
     last_activity: datetime
     metadata: dict[str, Any] = Field(default_factory=dict)
 
+    def index_summary(self) -> str:
+        """Return the fields that ending the session needs, as ``SessionData`` does."""
+        return session_summary(self.created_at, self.last_activity, self.metadata)
 
-# Either shape of a stored session: everything ending one reads exists in both.
-SessionFacts = SessionData | EndedRecord
+
 # Called with (user_id, public handles, reason) once per operation that ended sessions.
 EndedListener = Callable[[Any, list[str], str], Awaitable[None]]
 
@@ -226,24 +235,26 @@ class SessionRecords:
             created=None if self.absolute_timeout is None else now - self.absolute_timeout,
         )
 
-    def _expiry_reason(self, record: SessionFacts, now: datetime) -> str | None:
+    def _expiry_reason(self, record: SessionData, now: datetime) -> str | None:
         """Return why ``record`` is invalid at ``now``, or ``None`` while it is live."""
         return self._expiry_reason_for(record, self._cutoffs(now))
 
     @staticmethod
-    def _expiry_reason_for(record: SessionFacts, cutoffs: ExpiryCutoffs) -> str | None:
+    def _expiry_reason_for(record: SessionData, cutoffs: ExpiryCutoffs) -> str | None:
         """Return why ``record`` is invalid under ``cutoffs``, or ``None`` while live.
 
         Bulk operations compute the cut-offs once and check hundreds of records.
         """
         # The same window as timeout_seconds_for. Checked on read as well, so stores
         # without TTL support still expire sessions.
-        remembered = record.metadata.get(REMEMBER_ME_META_KEY)
-        if record.last_activity < (cutoffs.remembered if remembered else cutoffs.idle):
-            return REASON_TIMEOUT
-        if cutoffs.created is not None and record.created_at < cutoffs.created:
-            return REASON_ABSOLUTE_TIMEOUT
-        return None
+        return expiry_reason(
+            record.last_activity,
+            record.created_at,
+            bool(record.metadata.get(REMEMBER_ME_META_KEY)),
+            idle_cutoff=cutoffs.idle,
+            remembered_cutoff=cutoffs.remembered,
+            created_cutoff=cutoffs.created,
+        )
 
     def expires_at(self, record: SessionData) -> datetime:
         """Return when a session ends unless activity slides its idle window first.
@@ -267,8 +278,7 @@ class SessionRecords:
         deleted = await self.storage.delete(key, user_id=record.user_id)
         await self._drop_csrf_tokens([(key, record)])
         if deleted:
-            self._log_ended(key, record, reason)
-            await self._notify_ended([(key, record)], reason)
+            await self._report_owner_ended(record.user_id, [key], reason)
         return deleted
 
     async def _end_sessions(
@@ -285,66 +295,72 @@ class SessionRecords:
     async def _take_all_sessions(self, user_id: Any, reason: str, keep: str | None) -> int:
         """End every session of the user but the storage key ``keep``; count live ones.
 
-        The store removes the sessions and returns them in one call (one round trip on
-        Redis), and their CSRF tokens go in one more. Sessions that had already expired
-        are reported as timed out and not counted.
+        The store removes the sessions and returns their index summaries in one call
+        (one round trip on Redis) without reading the records, and their CSRF tokens
+        go in one more. Sessions that had already expired are reported as timed out
+        and not counted.
         """
         try:
-            removed = await self.storage.take_user_values(
+            taken = await self.storage.take_user_summaries(
                 user_id, EndedRecord, keep=[keep] if keep else ()
             )
         except NotImplementedError:
             return 0
-        if not removed:
+        if not taken:
             return 0
-        live, expired = self._split_expired(removed, self._now())
-        await self._drop_csrf_tokens(removed)
-        await self._report_ended(expired, REASON_TIMEOUT)
-        await self._report_ended(live, reason)
+        keys = [key for key, _ in taken]
+        summaries = parse_session_summaries([summary for _, summary in taken])
+        live, expired = self._split_expired(keys, summaries)
+        await self._drop_csrf_keys([summary.csrf_key for summary in summaries])
+        await self._report_owner_ended(user_id, expired, REASON_TIMEOUT)
+        await self._report_owner_ended(user_id, live, reason)
         return len(live)
 
     def _split_expired(
-        self, sessions: list[tuple[str, EndedRecord]], now: datetime
-    ) -> tuple[list[tuple[str, EndedRecord]], list[tuple[str, EndedRecord]]]:
-        """Split taken sessions into live and expired ones at ``now``."""
-        cutoffs = self._cutoffs(now)
-        live: list[tuple[str, EndedRecord]] = []
-        expired: list[tuple[str, EndedRecord]] = []
-        for stored in sessions:
-            if self._expiry_reason_for(stored[1], cutoffs) is None:
-                live.append(stored)
+        self, keys: Sequence[str], summaries: Sequence[SessionSummary]
+    ) -> tuple[list[str], list[str]]:
+        """Split the keys of taken sessions into live and expired ones as of now."""
+        cutoffs = self._cutoffs(self._now())
+        idle_cutoff = epoch_microseconds(cutoffs.idle)
+        remembered_cutoff = epoch_microseconds(cutoffs.remembered)
+        created_cutoff = None if cutoffs.created is None else epoch_microseconds(cutoffs.created)
+        live: list[str] = []
+        expired: list[str] = []
+        for key, summary in zip(keys, summaries, strict=True):
+            reason = expiry_reason(
+                summary.last_activity,
+                summary.created_at,
+                summary.remembered,
+                idle_cutoff=idle_cutoff,
+                remembered_cutoff=remembered_cutoff,
+                created_cutoff=created_cutoff,
+            )
+            if reason is None:
+                live.append(key)
             else:
-                expired.append(stored)
+                expired.append(key)
         return live, expired
 
-    async def _drop_csrf_tokens(self, sessions: Sequence[tuple[str, SessionFacts]]) -> None:
+    async def _drop_csrf_tokens(self, sessions: Sequence[StoredSession]) -> None:
         """Delete the CSRF tokens of ended sessions in one batched call."""
+        await self._drop_csrf_keys(
+            [record.metadata.get(CSRF_TOKEN_ID_META_KEY) for _, record in sessions]
+        )
+
+    async def _drop_csrf_keys(self, csrf_keys: Sequence[object]) -> None:
+        """Delete the CSRF tokens stored under these keys in one batched call.
+
+        Keys that are empty or not text are skipped.
+        """
         if self.csrf_storage is None:
             return
-        csrf_keys = [
-            csrf_key
-            for _, record in sessions
-            if isinstance(csrf_key := record.metadata.get(CSRF_TOKEN_ID_META_KEY), str) and csrf_key
-        ]
-        if csrf_keys:
+        doomed = [csrf_key for csrf_key in csrf_keys if isinstance(csrf_key, str) and csrf_key]
+        if doomed:
             # The token dies with its session, so it cannot outlive a revocation.
-            await self.csrf_storage.delete_many(csrf_keys)
+            await self.csrf_storage.delete_many(doomed)
 
-    async def _report_ended(
-        self, sessions: Sequence[tuple[str, SessionFacts]], reason: str
-    ) -> None:
-        if logger.isEnabledFor(logging.DEBUG):
-            for key, record in sessions:
-                self._log_ended(key, record, reason)
-        await self._notify_ended(sessions, reason)
-
-    async def _notify_ended(
-        self, sessions: Sequence[tuple[str, SessionFacts]], reason: str
-    ) -> None:
+    async def _report_ended(self, sessions: Sequence[StoredSession], reason: str) -> None:
         """Report ended sessions once per owner, so a bulk ending costs one write."""
-        listener = self.ended_listener
-        if listener is None or not sessions:
-            return
         # Maps the owner as text to the records' own user_id and their storage keys.
         by_owner: dict[str, tuple[Any, list[str]]] = {}
         for key, record in sessions:
@@ -354,6 +370,17 @@ class SessionRecords:
                 entry = by_owner[owner] = (record.user_id, [])
             entry[1].append(key)
         for user_id, keys in by_owner.values():
+            await self._report_owner_ended(user_id, keys, reason)
+
+    async def _report_owner_ended(self, user_id: Any, keys: Sequence[str], reason: str) -> None:
+        """Log the ended sessions of one user and tell the listener in one call."""
+        if not keys:
+            return
+        if logger.isEnabledFor(logging.DEBUG):
+            for key in keys:
+                self._log_ended(key, user_id, reason)
+        listener = self.ended_listener
+        if listener is not None:
             await listener(user_id, self.keys.handles_for_keys(keys), reason)
 
     async def _live_sessions(self, user_id: Any) -> list[StoredSession] | None:
@@ -396,18 +423,18 @@ class SessionRecords:
         await self._end_sessions(expired, REASON_TIMEOUT, user_id=user_id)
         return live
 
-    def _log_ended(self, key: str, record: SessionFacts, reason: str) -> None:
+    def _log_ended(self, key: str, user_id: Any, reason: str) -> None:
         handle = self.keys.handle_for_key(key)
         logger.debug(
             "session ended reason=%s handle=%s user_id=%s",
             reason,
             handle,
-            record.user_id,
+            user_id,
             extra={
                 "event": "session_ended",
                 "reason": reason,
                 "session_handle": handle,
-                "user_id": record.user_id,
+                "user_id": user_id,
             },
         )
 

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from crudauth.transports.session.constants import MAX_USER_AGENT_LENGTH, UNKNOWN_DEVICE_FIELD
+from crudauth.transports.session.summaries import session_summary
 
 __all__ = ["CSRFToken", "SessionData", "UserAgentInfo"]
 
@@ -51,6 +52,10 @@ class SessionData(BaseModel):
     def _truncate_user_agent(cls, value: str) -> str:
         # A hostile client cannot bloat every session record with a huge header.
         return value[:MAX_USER_AGENT_LENGTH]
+
+    def index_summary(self) -> str:
+        """Return the fields that ending the session needs, for the store's index."""
+        return session_summary(self.created_at, self.last_activity, self.metadata)
 
 
 class CSRFToken(BaseModel):
