@@ -22,6 +22,7 @@ from crudauth.storage.backends.redis_client import (
     redis_client_from_url,
     translate_redis_errors,
 )
+from crudauth.storage.backends.redis_index import RedisUserIndex, text
 from crudauth.storage.backends.redis_scripts import (
     CLAIM_OWNED_VALUE,
     TAKE_USER_SUMMARIES,
@@ -35,7 +36,7 @@ from crudauth.storage.constants import (
     USER_SUMMARY_SUFFIX,
 )
 from crudauth.storage.lists import check_cap
-from crudauth.storage.summaries import index_summary_of, require_index_summary
+from crudauth.storage.summaries import index_summary_of
 
 __all__ = ["RedisSessionStorage", "redis_client_from_url"]
 
@@ -45,11 +46,7 @@ STORE_NAME = "redis session store"
 SCAN_BATCH_SIZE = 500
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-class RedisSessionStorage(AbstractSessionStorage[T]):
+class RedisSessionStorage(RedisUserIndex, AbstractSessionStorage[T]):
     """Store values as JSON strings with a Redis TTL, plus a set of ids per user.
 
     A value with a ``user_id`` is listed in ``<prefix without ":">_users:<user_id>``,
@@ -100,41 +97,6 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
 
     def _guard(self) -> Any:
         return translate_redis_errors(STORE_NAME, logger, self.prefix)
-
-    def user_index_key(self, user_id: Any) -> str:
-        """Return the key of the set that lists the ids of ``user_id``'s values."""
-        return f"{self._index_prefix}{user_id}"
-
-    def user_summary_key(self, user_id: Any) -> str:
-        """Return the key of the hash of summaries of ``user_id``'s values, by id."""
-        return f"{self._summary_prefix}{user_id}"
-
-    def _queue_index(
-        self, pipe: Any, user_id: Any, session_id: str, ttl: int, summary: str | None = None
-    ) -> None:
-        """Queue on ``pipe`` the commands that list ``session_id`` in its index.
-
-        A ``summary`` is written next to the id. Without one, a summary written
-        before is kept, so ``extend``, which changes only the TTL, leaves it as it is.
-        """
-        index_key = self.user_index_key(user_id)
-        summary_key = self.user_summary_key(user_id)
-        index_ttl = ttl + USER_INDEX_TTL_BUFFER_SECONDS
-        pipe.sadd(index_key, session_id)
-        if summary is not None:
-            pipe.hset(summary_key, session_id, summary)
-        # NX arms a new index and GT only lengthens an old one, so the index never
-        # expires before a value it lists.
-        for key in (index_key, summary_key):
-            pipe.expire(key, index_ttl, nx=True)
-            pipe.expire(key, index_ttl, gt=True)
-
-    async def _index(
-        self, user_id: Any, session_id: str, ttl: int, summary: str | None = None
-    ) -> None:
-        async with self.client.pipeline(transaction=True) as pipe:
-            self._queue_index(pipe, user_id, session_id, ttl, summary)
-            await pipe.execute()
 
     async def create(
         self, data: T, session_id: str | None = None, expiration: int | None = None
@@ -367,58 +329,6 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
             return None
         return model_class.model_validate_json(raw)
 
-    async def get_user_sessions(self, user_id: Any) -> list[str]:
-        """Read the index with one SMEMBERS, which may list values that have expired."""
-        with self._guard():
-            members = await self.client.smembers(self.user_index_key(user_id))
-        return [_text(member) for member in members]
-
-    async def take_user_values(
-        self, user_id: Any, model_class: type[M], keep: Sequence[str] = ()
-    ) -> list[tuple[str, M]]:
-        """Take the user's values in one atomic script call: one round trip.
-
-        ``initialize`` loads the script. Without it, the first call finds the script
-        missing and sends it, which costs two more round trips.
-        """
-        if self._take_script is None:
-            # EVALSHA, loading the script again when the server has forgotten it.
-            self._take_script = self.client.register_script(TAKE_USER_VALUES)
-        with self._guard():
-            flat = await self._take_script(
-                keys=[self.user_index_key(user_id), self.user_summary_key(user_id)],
-                args=[self.prefix, str(user_id), *keep],
-            )
-        ids = [_text(session_id) for session_id in flat[0::2]]
-        return list(zip(ids, validate_json_values(model_class, flat[1::2]), strict=True))
-
-    async def take_user_summaries(
-        self, user_id: Any, model_class: type[M], keep: Sequence[str] = ()
-    ) -> list[tuple[str, str]]:
-        """Take the user's values in one atomic script call: one round trip.
-
-        Only values listed without a summary are read and returned whole.
-
-        ``initialize`` loads the script, as it does the script of ``take_user_values``.
-        """
-        if self._take_summaries_script is None:
-            self._take_summaries_script = self.client.register_script(TAKE_USER_SUMMARIES)
-        with self._guard():
-            summarized, unsummarized = await self._take_summaries_script(
-                keys=[self.user_index_key(user_id), self.user_summary_key(user_id)],
-                args=[self.prefix, str(user_id), *keep],
-            )
-        taken = [
-            (_text(session_id), _text(summary))
-            for session_id, summary in zip(summarized[0::2], summarized[1::2], strict=True)
-        ]
-        values = validate_json_values(model_class, unsummarized[1::2])
-        taken.extend(
-            (_text(session_id), require_index_summary(value))
-            for session_id, value in zip(unsummarized[0::2], values, strict=True)
-        )
-        return taken
-
     async def push_capped(
         self,
         list_id: str,
@@ -444,20 +354,12 @@ class RedisSessionStorage(AbstractSessionStorage[T]):
             raws = await self.client.lrange(self.get_key(list_id), 0, -1)
         return validate_json_values(model_class, raws)
 
-    async def remove_from_user_index(self, user_id: Any, session_id: str) -> None:
-        """Unlist the id and drop its summary in one MULTI (SREM and HDEL)."""
-        with self._guard():
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.srem(self.user_index_key(user_id), session_id)
-                pipe.hdel(self.user_summary_key(user_id), session_id)
-                await pipe.execute()
-
     async def scan_keys(self, match: str | None = None) -> list[str]:
         """Collect the keys with SCAN, one round trip per batch of about 500 keys."""
         pattern = f"{self.prefix}*" if match is None else match
         with self._guard():
             return [
-                _text(key)
+                text(key)
                 async for key in self.client.scan_iter(match=pattern, count=SCAN_BATCH_SIZE)
             ]
 
