@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
@@ -16,6 +16,7 @@ from crudauth.transports.session.constants import (
     REASON_TIMEOUT,
     REMEMBER_ME_META_KEY,
 )
+from crudauth.transports.session.end_reports import SessionEndReports
 from crudauth.transports.session.keys import SessionKeys
 from crudauth.transports.session.schemas import CSRFToken, SessionData
 from crudauth.transports.session.summaries import (
@@ -74,11 +75,7 @@ class EndedRecord(BaseModel):
         return session_summary(self.created_at, self.last_activity, self.metadata)
 
 
-# Called with (user_id, public handles, reason) once per operation that ended sessions.
-EndedListener = Callable[[Any, list[str], str], Awaitable[None]]
-
-
-class SessionRecords:
+class SessionRecords(SessionEndReports):
     """Reading, expiring and ending session records, shared by ``SessionManager``.
 
     A mixin without a constructor: ``SessionManager.__init__`` sets every field.
@@ -91,9 +88,6 @@ class SessionRecords:
         absolute_timeout: Lifetime from sign-in, or ``None`` for no limit.
         activity_interval: Minimum time between two activity writes of one session.
         keys: Derives storage keys and public handles from raw ids.
-        ended_listener: Awaited with ``(user_id, handles, reason)`` once per owner
-            and reason whenever sessions end. The facade sets it to write the
-            security log.
     """
 
     storage: AbstractSessionStorage[Any]
@@ -103,8 +97,6 @@ class SessionRecords:
     absolute_timeout: timedelta | None
     activity_interval: timedelta
     keys: SessionKeys
-    # Set by the facade to write ended sessions to the security log.
-    ended_listener: EndedListener | None = None
 
     def _now(self) -> datetime:
         """Return the current UTC time; tests override this to move the clock."""
@@ -341,48 +333,6 @@ class SessionRecords:
                 expired.append(key)
         return live, expired
 
-    async def _drop_csrf_tokens(self, sessions: Sequence[StoredSession]) -> None:
-        """Delete the CSRF tokens of ended sessions in one batched call."""
-        await self._drop_csrf_keys(
-            [record.metadata.get(CSRF_TOKEN_ID_META_KEY) for _, record in sessions]
-        )
-
-    async def _drop_csrf_keys(self, csrf_keys: Sequence[object]) -> None:
-        """Delete the CSRF tokens stored under these keys in one batched call.
-
-        Keys that are empty or not text are skipped.
-        """
-        if self.csrf_storage is None:
-            return
-        doomed = [csrf_key for csrf_key in csrf_keys if isinstance(csrf_key, str) and csrf_key]
-        if doomed:
-            # The token dies with its session, so it cannot outlive a revocation.
-            await self.csrf_storage.delete_many(doomed)
-
-    async def _report_ended(self, sessions: Sequence[StoredSession], reason: str) -> None:
-        """Report ended sessions once per owner, so a bulk ending costs one write."""
-        # Maps the owner as text to the records' own user_id and their storage keys.
-        by_owner: dict[str, tuple[Any, list[str]]] = {}
-        for key, record in sessions:
-            owner = str(record.user_id)
-            entry = by_owner.get(owner)
-            if entry is None:
-                entry = by_owner[owner] = (record.user_id, [])
-            entry[1].append(key)
-        for user_id, keys in by_owner.values():
-            await self._report_owner_ended(user_id, keys, reason)
-
-    async def _report_owner_ended(self, user_id: Any, keys: Sequence[str], reason: str) -> None:
-        """Log the ended sessions of one user and tell the listener in one call."""
-        if not keys:
-            return
-        if logger.isEnabledFor(logging.DEBUG):
-            for key in keys:
-                self._log_ended(key, user_id, reason)
-        listener = self.ended_listener
-        if listener is not None:
-            await listener(user_id, self.keys.handles_for_keys(keys), reason)
-
     async def _live_sessions(self, user_id: Any) -> list[StoredSession] | None:
         """Return the user's live sessions; ``None`` when the store has no user index.
 
@@ -422,21 +372,6 @@ class SessionRecords:
             await self.storage.delete_many(vanished, user_id=user_id)
         await self._end_sessions(expired, REASON_TIMEOUT, user_id=user_id)
         return live
-
-    def _log_ended(self, key: str, user_id: Any, reason: str) -> None:
-        handle = self.keys.handle_for_key(key)
-        logger.debug(
-            "session ended reason=%s handle=%s user_id=%s",
-            reason,
-            handle,
-            user_id,
-            extra={
-                "event": "session_ended",
-                "reason": reason,
-                "session_handle": handle,
-                "user_id": user_id,
-            },
-        )
 
 
 def _point_at_key(record: SessionData, key: str) -> None:
