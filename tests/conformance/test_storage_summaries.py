@@ -163,3 +163,16 @@ async def test_take_reads_owner_past_head(storage: Store) -> None:
     assert await storage.take_user_summaries(6, LateOwner) == [("late", "late")]
     assert await storage.take_user_summaries(7, LateOwner) == []
     assert await storage.get("moved", LateOwner) == LateOwner(user_id=8, name="moved")
+
+
+async def test_redis_take_all_drops_index_keys(storage: Store) -> None:
+    if not isinstance(storage, RedisSessionStorage):
+        pytest.skip("the index keys are Redis keys")
+    for session_id in ("a", "b"):
+        await storage.create(Device(user_id=6, name=session_id), session_id=session_id)
+    await storage.client.hset(storage.user_summary_key(6), "stale", "gone@0")
+
+    assert len(await storage.take_user_summaries(6, Device)) == 2
+
+    index_keys = (storage.user_index_key(6), storage.user_summary_key(6))
+    assert await storage.client.exists(*index_keys) == 0

@@ -76,7 +76,13 @@ local function take_owned(ids, unlisted)
   return removed
 end
 
+-- When every listed id leaves, both keys go at once, which costs less than unlisting
+-- each id. A summary without an entry in the set is stale, so it may go with them.
 local function unlist(unlisted)
+  if #unlisted == redis.call('SCARD', KEYS[1]) then
+    redis.call('DEL', KEYS[1], KEYS[2])
+    return
+  end
   each_slice(unlisted, function(...) return redis.call('SREM', KEYS[1], ...) end)
   each_slice(unlisted, function(...) return redis.call('HDEL', KEYS[2], ...) end)
 end
