@@ -12,11 +12,16 @@ __all__ = ["CLAIM_OWNED_VALUE", "TAKE_USER_SUMMARIES", "TAKE_USER_VALUES"]
 # NOTE: an owner that is neither a string nor an integer (a float, a boolean) never
 # matches here, so such values stay stored.
 _TAKE_HELPERS = """
+-- The owner written first and plainly, as pydantic writes a model whose first field
+-- is user_id, or nil when the text does not start that way.
+local function leading_owner(text)
+  return string.match(text, '^{"user_id":(-?%d+)[,}]')
+    or string.match(text, '^{"user_id":"([^"\\\\]*)"[,}]')
+end
+
 local function owner_of(raw)
-  local digits = string.match(raw, '^{"user_id":(-?%d+)[,}]')
-  if digits then return digits end
-  local plain = string.match(raw, '^{"user_id":"([^"\\\\]*)"[,}]')
-  if plain then return plain end
+  local leading = leading_owner(raw)
+  if leading then return leading end
   local ok, document = pcall(cjson.decode, raw)
   if not ok or type(document) ~= 'table' then return nil end
   local owner = document['user_id']
@@ -117,8 +122,7 @@ local function owner_from_head(key)
   local ok, head = pcall(redis.call, 'GETRANGE', key, 0, HEAD_BYTES - 1)
   -- A key of another type, such as a capped list under the same id, is not owned.
   if not ok or head == '' then return nil end
-  local owner = string.match(head, '^{"user_id":(-?%d+)[,}]')
-    or string.match(head, '^{"user_id":"([^"\\\\]*)"[,}]')
+  local owner = leading_owner(head)
   if owner then return owner end
   local raw = redis.call('GET', key)
   return raw and owner_of(raw)
