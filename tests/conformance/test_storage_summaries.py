@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from crudauth.storage.backends.redis import RedisSessionStorage
 from crudauth.storage.base import AbstractSessionStorage
+from crudauth.storage.summaries import UNREADABLE_SUMMARY
 
 Store = AbstractSessionStorage[Any]
 
@@ -176,3 +177,37 @@ async def test_redis_take_all_drops_index_keys(storage: Store) -> None:
 
     index_keys = (storage.user_index_key(6), storage.user_summary_key(6))
     assert await storage.client.exists(*index_keys) == 0
+
+
+class Miscounted(BaseModel):
+    """A value whose ``seen`` no longer validates as ``Device.seen``."""
+
+    user_id: Any = None
+    name: str = ""
+    seen: str = "many"
+
+
+class SummaryField(BaseModel):
+    """A value with a field, not a method, named like the summary method."""
+
+    user_id: Any = None
+    index_summary: str = "not a method"
+
+
+async def test_take_marks_unreadable_value(storage: Store) -> None:
+    await storage.create(PlainDevice(user_id=6, name="good"), session_id="good")
+    await storage.create(Miscounted(user_id=6), session_id="bad")
+
+    taken = await storage.take_user_summaries(6, Device)
+
+    assert sorted(taken) == [("bad", UNREADABLE_SUMMARY), ("good", "good@0")]
+    assert await storage.get("bad", Miscounted) is None
+    assert await storage.get_user_sessions(6) == []
+
+
+async def test_summary_field_is_no_summary(storage: Store) -> None:
+    await storage.create(SummaryField(user_id=6), session_id="field")
+
+    taken = await storage.take_user_summaries(6, Device)
+
+    assert taken == [("field", "@0")]

@@ -15,7 +15,7 @@ from crudauth.storage._values import validate_json_values
 from crudauth.storage.base import AbstractSessionStorage, M, T
 from crudauth.storage.constants import DEFAULT_STORAGE_PREFIX, MEMORY_SWEEP_EVERY_WRITES
 from crudauth.storage.lists import check_cap
-from crudauth.storage.summaries import index_summary_of, require_index_summary
+from crudauth.storage.summaries import index_summary_of, summarize_json_values
 
 __all__ = ["MemorySessionStorage"]
 
@@ -215,7 +215,7 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
         """Remove the owner's live values but ``keep``, returning their summaries.
 
         Works like ``take_user_values`` but parses only the values that were stored
-        without a summary.
+        without a summary, as ``summarize_json_values`` does.
         """
         summaries: list[tuple[str, str]] = []
         unsummarized: list[tuple[str, str]] = []
@@ -224,10 +224,10 @@ class MemorySessionStorage(AbstractSessionStorage[T]):
                 unsummarized.append((session_id, raw))
             else:
                 summaries.append((session_id, summary))
-        values = validate_json_values(model_class, [raw for _, raw in unsummarized])
+        read = summarize_json_values(model_class, [raw for _, raw in unsummarized])
         summaries.extend(
-            (session_id, require_index_summary(value))
-            for (session_id, _), value in zip(unsummarized, values, strict=True)
+            (session_id, summary)
+            for (session_id, _), summary in zip(unsummarized, read, strict=True)
         )
         return summaries
 

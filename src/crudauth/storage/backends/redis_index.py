@@ -15,7 +15,7 @@ from crudauth.constants import USER_INDEX_TTL_BUFFER_SECONDS
 from crudauth.storage._values import validate_json_values
 from crudauth.storage.backends.redis_scripts import TAKE_USER_SUMMARIES, TAKE_USER_VALUES
 from crudauth.storage.base import M
-from crudauth.storage.summaries import require_index_summary
+from crudauth.storage.summaries import summarize_json_values
 
 __all__ = ["RedisUserIndex", "text"]
 
@@ -23,6 +23,12 @@ __all__ = ["RedisUserIndex", "text"]
 def text(value: bytes | str) -> str:
     """Return a reply of a client that may or may not decode replies, as text."""
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _summary_text(summary: bytes | str) -> str:
+    # Bytes that are not UTF-8 get replacement characters, so a corrupted summary
+    # reaches the caller's parser instead of raising a decoding error here.
+    return summary.decode("utf-8", "replace") if isinstance(summary, bytes) else summary
 
 
 class RedisUserIndex:
@@ -112,7 +118,8 @@ class RedisUserIndex:
     ) -> list[tuple[str, str]]:
         """Take the user's values in one atomic script call: one round trip.
 
-        Only values listed without a summary are read and returned whole.
+        Only values listed without a summary are read and returned whole, and
+        summarized as ``summarize_json_values`` does.
 
         ``initialize`` loads the script, as it does the script of ``take_user_values``.
         """
@@ -124,13 +131,13 @@ class RedisUserIndex:
                 args=[self.prefix, str(user_id), *keep],
             )
         taken = [
-            (text(session_id), text(summary))
+            (text(session_id), _summary_text(summary))
             for session_id, summary in zip(summarized[0::2], summarized[1::2], strict=True)
         ]
-        values = validate_json_values(model_class, unsummarized[1::2])
+        read = summarize_json_values(model_class, unsummarized[1::2])
         taken.extend(
-            (text(session_id), require_index_summary(value))
-            for session_id, value in zip(unsummarized[0::2], values, strict=True)
+            (text(session_id), summary)
+            for session_id, summary in zip(unsummarized[0::2], read, strict=True)
         )
         return taken
 
