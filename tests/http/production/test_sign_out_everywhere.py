@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
+from pydantic import BaseModel
 from starlette.requests import Request
 
+from crudauth import BearerTransport
 from crudauth.revocation import MAX_LOGGED_HANDLES
 from crudauth.storage.backends.memory import MemorySessionStorage
 from crudauth.storage.backends.redis import RedisSessionStorage
@@ -42,6 +45,21 @@ async def own_sessions(manager: Any, user: Any, count: int) -> list[str]:
         )
         keys.append(manager.keys.session_key(session_id))
     return keys
+
+
+class UnreadableRecord(BaseModel):
+    """A session record whose sign-in time no longer parses."""
+
+    user_id: Any
+    created_at: str = "yesterday"
+
+
+async def forget_summaries(storage: Any, user_id: Any) -> None:
+    """Drop the user's summaries, as a store that kept none would have left them."""
+    if isinstance(storage, RedisSessionStorage):
+        await storage.client.delete(storage.user_summary_key(user_id))
+    elif isinstance(storage, MemorySessionStorage):
+        storage._summaries.clear()
 
 
 async def test_sign_out_spares_foreign_session(production_app: Any) -> None:
@@ -138,12 +156,8 @@ async def test_sign_out_ends_unsummarized_sessions(production_app: Any) -> None:
     keys = await own_sessions(manager, alice, EXTRA_SESSIONS - 1)
     records = [await manager.storage.get(key, SessionData) for key in keys]
     csrf_keys = [record.metadata[CSRF_TOKEN_ID_META_KEY] for record in records]
-    # As sessions written before the store kept summaries.
     storage = manager.storage
-    if isinstance(storage, RedisSessionStorage):
-        await storage.client.delete(storage.user_summary_key(alice.id))
-    elif isinstance(storage, MemorySessionStorage):
-        storage._summaries.clear()
+    await forget_summaries(storage, alice.id)
 
     async with test_app.client() as client:
         await login(client)
@@ -155,3 +169,109 @@ async def test_sign_out_ends_unsummarized_sessions(production_app: Any) -> None:
         assert await storage.get(key, SessionData) is None
     for csrf_key in csrf_keys:
         assert await manager.csrf_storage.get(csrf_key, CSRFToken) is None
+
+
+async def corrupted_sign_out(production_app: Any, shared_store: Any, corrupt: Any) -> Any:
+    """Sign out everywhere after ``corrupt(manager, key, user)`` spoiled one session.
+
+    The caller signs in before the damage, so its sign-in does not meet the spoiled
+    record. Returns the app, the sign-out response, the refresh response of an earlier
+    bearer device, and the CSRF token keys of the other two seeded sessions.
+    """
+    test_app = await production_app(
+        transports=[
+            shared_store.transport(max_sessions_per_user=50),
+            # Under this test's namespace, so no other test's families are counted.
+            BearerTransport(
+                refresh="body", family_storage_prefix=f"{shared_store.namespace}:family:"
+            ),
+        ]
+    )
+    alice = await test_app.create_user()
+    manager = test_app.auth.sessions
+    keys = await own_sessions(manager, alice, 3)
+    records = [await manager.storage.get(key, SessionData) for key in keys]
+    async with test_app.client() as device:
+        issued = await device.post(
+            "/token", data={"username": "alice", "password": "Correct-Horse-1"}
+        )
+    async with test_app.client() as client:
+        await login(client)
+        await corrupt(manager, keys[0], alice)
+        response = await client.post("/logout-all?keep_current=true", headers=csrf_headers(client))
+        refreshed = await client.post(
+            "/refresh", json={"refresh_token": issued.json()["refresh_token"]}
+        )
+    for key in keys:
+        assert await manager.storage.get(key, SessionData) is None
+    csrf_keys = [record.metadata[CSRF_TOKEN_ID_META_KEY] for record in records[1:]]
+    return test_app, response, refreshed, csrf_keys
+
+
+@pytest.mark.parametrize("summary", ["not json", "[1,2]", "{}", '[1,2,true,"k"],[3'])
+async def test_sign_out_survives_unreadable_summary(
+    production_app: Any, shared_store: Any, summary: str
+) -> None:
+    async def corrupt(manager: Any, key: str, user: Any) -> None:
+        storage = manager.storage
+        if isinstance(storage, RedisSessionStorage):
+            await storage.client.hset(storage.user_summary_key(user.id), key, summary)
+        elif isinstance(storage, MemorySessionStorage):
+            storage._summaries[storage.get_key(key)] = summary
+        else:
+            pytest.skip("the database store keeps no summaries")
+
+    test_app, response, refreshed, csrf_keys = await corrupted_sign_out(
+        production_app, shared_store, corrupt
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["revoked"] == 4
+    assert refreshed.status_code == 401, refreshed.text
+    for csrf_key in csrf_keys:
+        assert await test_app.auth.sessions.csrf_storage.get(csrf_key, CSRFToken) is None
+
+
+async def test_sign_out_survives_unreadable_record(production_app: Any, shared_store: Any) -> None:
+    async def corrupt(manager: Any, key: str, user: Any) -> None:
+        assert await manager.storage.update(key, UnreadableRecord(user_id=user.id))
+        await forget_summaries(manager.storage, user.id)
+
+    test_app, response, refreshed, csrf_keys = await corrupted_sign_out(
+        production_app, shared_store, corrupt
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["revoked"] == 4
+    assert refreshed.status_code == 401, refreshed.text
+    for csrf_key in csrf_keys:
+        assert await test_app.auth.sessions.csrf_storage.get(csrf_key, CSRFToken) is None
+
+
+async def test_unreadable_record_does_not_block_sign_in(
+    production_app: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    test_app = await production_app(transport_kwargs={"max_sessions_per_user": 50})
+    alice = await test_app.create_user()
+    manager = test_app.auth.sessions
+
+    async with test_app.client() as spoiled:
+        await login(spoiled)
+        session_id = spoiled.cookies["session_id"]
+        key = manager.keys.session_key(session_id)
+        assert await manager.storage.update(key, UnreadableRecord(user_id=alice.id))
+
+        with caplog.at_level("WARNING", logger="crudauth.session"):
+            own_request = await spoiled.get("/me")
+        async with test_app.client() as fresh:
+            signed_in = await login(fresh)
+            listed = await fresh.get("/sessions")
+
+    assert own_request.status_code == 401, own_request.text
+    assert signed_in.status_code == 200, signed_in.text
+    assert listed.status_code == 200, listed.text
+    assert len(listed.json()) == 1
+    assert await manager.storage.exists(key) is False
+    unreadable = [record for record in caplog.records if "unreadable" in record.getMessage()]
+    assert len(unreadable) == 1
+    assert session_id not in unreadable[0].getMessage()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from pydantic import ValidationError
 
 from crudauth.transports.session.constants import (
     CSRF_TOKEN_ID_META_KEY,
@@ -72,16 +71,24 @@ def test_parse_keeps_order() -> None:
     assert parse_session_summaries([]) == []
 
 
-def test_parse_rejects_two_summaries_in_one() -> None:
+def test_parse_marks_two_summaries_in_one() -> None:
     one = session_summary(SIGN_IN, SEEN, {})
 
-    with pytest.raises(ValidationError):
-        parse_session_summaries([f"{one},{one}", one, one])
+    parsed = parse_session_summaries([f"{one},{one}", one, one])
+
+    assert parsed[0] is None
+    assert parsed[1:] == parse_session_summaries([one, one])
 
 
-def test_parse_rejects_broken_summary() -> None:
-    with pytest.raises(ValidationError):
-        parse_session_summaries(['[1,2,true,"k"]', "[1,2"])
+@pytest.mark.parametrize("text", ["", "not json", "[1,2]", "{}", '[1,2,true,"\ufffd"'])
+def test_parse_marks_unreadable_summary(text: str) -> None:
+    good = session_summary(SIGN_IN, SEEN, {CSRF_TOKEN_ID_META_KEY: "k"})
+
+    parsed = parse_session_summaries([good, text, good])
+
+    assert parsed[1] is None
+    assert parsed[0] == parsed[2]
+    assert parsed[0] is not None
 
 
 @pytest.mark.parametrize(

@@ -361,7 +361,7 @@ class SessionManager(SessionDevices, CSRFTokens, SessionCookies):
         keys = [full_key[prefix_length:] for full_key in full_keys]
         if not keys:
             return 0
-        records = await self.storage.get_many(keys, SessionData)
+        records = await self._read_records(keys)
         cutoffs = self._cutoffs(now)
         expired: list[StoredSession] = [
             (key, record)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from crudauth.storage.base import AbstractSessionStorage
 from crudauth.transports.session.constants import (
@@ -192,7 +192,7 @@ class SessionRecords(SessionEndReports):
         moved to the current key, so a key rotation signs nobody out.
         """
         key = self.keys.session_key(session_id)
-        record: SessionData | None = await self.storage.get(key, SessionData)
+        record = await self._read_record(key)
         if record is not None:
             return key, record
         previous = self.keys.previous_session_keys(session_id)
@@ -303,15 +303,20 @@ class SessionRecords(SessionEndReports):
         keys = [key for key, _ in taken]
         summaries = parse_session_summaries([summary for _, summary in taken])
         live, expired = self._split_expired(keys, summaries)
-        await self._drop_csrf_keys([summary.csrf_key for summary in summaries])
+        await self._drop_csrf_keys(
+            [summary.csrf_key for summary in summaries if summary is not None]
+        )
         await self._report_owner_ended(user_id, expired, REASON_TIMEOUT)
         await self._report_owner_ended(user_id, live, reason)
         return len(live)
 
     def _split_expired(
-        self, keys: Sequence[str], summaries: Sequence[SessionSummary]
+        self, keys: Sequence[str], summaries: Sequence[SessionSummary | None]
     ) -> tuple[list[str], list[str]]:
-        """Split the keys of taken sessions into live and expired ones as of now."""
+        """Split the keys of taken sessions into live and expired ones as of now.
+
+        A session whose summary could not be read counts as live: it has ended now.
+        """
         cutoffs = self._cutoffs(self._now())
         idle_cutoff = epoch_microseconds(cutoffs.idle)
         remembered_cutoff = epoch_microseconds(cutoffs.remembered)
@@ -319,6 +324,10 @@ class SessionRecords(SessionEndReports):
         live: list[str] = []
         expired: list[str] = []
         for key, summary in zip(keys, summaries, strict=True):
+            if summary is None:
+                self._log_unreadable(key)
+                live.append(key)
+                continue
             reason = expiry_reason(
                 summary.last_activity,
                 summary.created_at,
@@ -332,6 +341,38 @@ class SessionRecords(SessionEndReports):
             else:
                 expired.append(key)
         return live, expired
+
+    async def _read_records(self, keys: Sequence[str]) -> list[SessionData | None]:
+        """Read records in one batched call, as ``_read_record`` reads one.
+
+        Only when a record in the batch does not validate is each one read alone.
+        """
+        try:
+            return await self.storage.get_many(keys, SessionData)
+        except ValidationError:
+            pass
+        return [await self._read_record(key) for key in keys]
+
+    async def _read_record(self, key: str) -> SessionData | None:
+        """Read one record; delete one that does not validate and return ``None``."""
+        try:
+            record: SessionData | None = await self.storage.get(key, SessionData)
+        except ValidationError:
+            # It can never authenticate, and left stored it would fail every sign-in
+            # and device list of its user with a 500.
+            await self.storage.delete(key)
+            self._log_unreadable(key)
+            return None
+        return record
+
+    def _log_unreadable(self, key: str) -> None:
+        handle = self.keys.handle_for_key(key)
+        # Its CSRF token, if any, stays until its TTL, bound to a session that is gone.
+        logger.warning(
+            "ended a session whose stored summary or record is unreadable handle=%s",
+            handle,
+            extra={"event": "session_unreadable", "session_handle": handle},
+        )
 
     async def _live_sessions(self, user_id: Any) -> list[StoredSession] | None:
         """Return the user's live sessions; ``None`` when the store has no user index.
@@ -347,7 +388,7 @@ class SessionRecords(SessionEndReports):
         keys = list(dict.fromkeys(keys))
         if not keys:
             return []
-        records = await self.storage.get_many(keys, SessionData)
+        records = await self._read_records(keys)
 
         owner = str(user_id)
         cutoffs = self._cutoffs(self._now())

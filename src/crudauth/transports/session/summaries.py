@@ -94,29 +94,36 @@ def session_summary(
     return json.dumps(fields, separators=(",", ":"))
 
 
-def parse_session_summaries(summaries: Sequence[str]) -> list[SessionSummary]:
+def parse_session_summaries(summaries: Sequence[str]) -> list[SessionSummary | None]:
     """Parse many summaries in one call into pydantic-core.
 
     Args:
         summaries: Texts written by ``session_summary``.
 
     Returns:
-        One parsed summary per text, in order.
-
-    Raises:
-        pydantic.ValidationError: A text is not a summary.
+        One parsed summary per text, in order, or ``None`` for a text that is not a
+        summary, such as the store's mark of a value it could not read.
     """
     if not summaries:
         return []
     try:
-        parsed = _SUMMARIES.validate_json("[" + ",".join(summaries) + "]")
+        parsed: list[SessionSummary | None] = list(
+            _SUMMARIES.validate_json("[" + ",".join(summaries) + "]")
+        )
     except ValidationError:
         parsed = []
-    if len(parsed) != len(summaries):
-        # A text holding two arrays would shift every later summary onto the wrong
-        # session, so each text is parsed alone, which rejects it.
-        return [_SUMMARY.validate_json(summary) for summary in summaries]
-    return parsed
+    if len(parsed) == len(summaries):
+        return parsed
+    # A text holding two arrays would shift every later summary onto the wrong
+    # session, so after any failure each text is parsed alone.
+    return [_parse_one(summary) for summary in summaries]
+
+
+def _parse_one(summary: str) -> SessionSummary | None:
+    try:
+        return _SUMMARY.validate_json(summary)
+    except ValidationError:
+        return None
 
 
 def expiry_reason(
