@@ -5,12 +5,14 @@ from __future__ import annotations
 __all__ = ["CLAIM_OWNED_VALUE", "TAKE_USER_SUMMARIES", "TAKE_USER_VALUES"]
 
 # Helpers of the take scripts. The owner of a value is its top-level "user_id" compared
-# as a string, like str(record.user_id) in Python: an integer compares by its digits,
-# read from the raw JSON so that ids past 2^53 keep every digit. A value owned by
-# anyone else stays stored and listed, so a stale index entry never ends another
-# user's value.
-# NOTE: an owner that is neither a string nor an integer (a float, a boolean) never
-# matches here, so such values stay stored.
+# as a string, like str(record.user_id) in Python: an integer compares by its digits.
+# When "user_id" is the first field, as pydantic writes it for every model that
+# declares it first, the digits are read from the raw JSON, so ids past 2^53 keep every
+# digit. A value owned by anyone else stays stored and listed, so a stale index entry
+# never ends another user's value.
+# NOTE: an owner that is neither a string nor an integer (a float, a boolean), or an
+# integer past 2^53 in a later field, which cjson cannot read exactly, never matches
+# here, so such values stay stored.
 _TAKE_HELPERS = """
 -- The owner written first and plainly, as pydantic writes a model whose first field
 -- is user_id, or nil when the text does not start that way.
