@@ -211,3 +211,16 @@ async def test_summary_field_is_no_summary(storage: Store) -> None:
     taken = await storage.take_user_summaries(6, Device)
 
     assert taken == [("field", "@0")]
+
+
+async def test_concurrent_takes_share_nothing(storage: Store) -> None:
+    for number in range(20):
+        await storage.create(Device(user_id=6, name=f"d{number}"), session_id=f"s{number}")
+
+    first, second = await asyncio.gather(
+        storage.take_user_summaries(6, Device), storage.take_user_values(6, Device)
+    )
+
+    taken = [session_id for session_id, _ in first] + [session_id for session_id, _ in second]
+    assert sorted(taken) == sorted(f"s{number}" for number in range(20))
+    assert await storage.get_user_sessions(6) == []
