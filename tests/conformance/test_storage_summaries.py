@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from sqlalchemy import update
 
+from crudauth.storage.backends.database_storage import DatabaseSessionStorage
 from crudauth.storage.backends.redis import RedisSessionStorage
 from crudauth.storage.base import AbstractSessionStorage
 from crudauth.storage.summaries import UNREADABLE_SUMMARY
@@ -223,4 +225,23 @@ async def test_concurrent_takes_share_nothing(storage: Store) -> None:
 
     taken = [session_id for session_id, _ in first] + [session_id for session_id, _ in second]
     assert sorted(taken) == sorted(f"s{number}" for number in range(20))
+    assert await storage.get_user_sessions(6) == []
+
+
+async def test_database_marks_non_object_value(storage: Store) -> None:
+    if not isinstance(storage, DatabaseSessionStorage):
+        pytest.skip("written straight into the database store's table")
+    await storage.create(PlainDevice(user_id=6, name="good"), session_id="good")
+    await storage.create(PlainDevice(user_id=6, name="list"), session_id="list")
+    table = storage.table
+    change = update(table).where(table.c.key == storage.get_key("list")).values(value="[1,2]")
+
+    async def corrupt(session: Any) -> None:
+        await session.execute(change)
+
+    await storage.database.run(corrupt)
+
+    taken = await storage.take_user_summaries(6, Device)
+
+    assert sorted(taken) == [("good", "good@0"), ("list", UNREADABLE_SUMMARY)]
     assert await storage.get_user_sessions(6) == []

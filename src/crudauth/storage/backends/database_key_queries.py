@@ -1,13 +1,13 @@
 """Lookups across many keys of the store table: by owner and by glob pattern.
 
-A take of an owner's values, which selects and deletes them in one transaction, is one
-of them.
+A take of an owner's values or summaries, which selects and deletes the rows in one
+transaction, is one of them.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crudauth.storage._values import validate_json_values
 from crudauth.storage.backends._sql import glob_prefix, now_ms, stored_key
+from crudauth.storage.summaries import summarize_json_values
 
 if TYPE_CHECKING:
     from crudauth.storage.backends.database import DatabaseStore
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["DatabaseKeyQueries"]
 
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
 
 
 def _live(table: Table, now: int) -> ColumnElement[bool]:
@@ -65,11 +67,35 @@ class DatabaseKeyQueries:
     ) -> list[tuple[str, M]]:
         """Select, validate and delete the owner's rows in one transaction.
 
+        A value that does not validate rolls the transaction back, so nothing is
+        removed. See ``_take_rows`` for how concurrent takes share the rows.
+        """
+        return await self._take_rows(
+            user_id, keep, lambda raws: validate_json_values(model_class, raws)
+        )
+
+    async def take_user_summaries(
+        self, user_id: Any, model_class: type[M], keep: Sequence[str] = ()
+    ) -> list[tuple[str, str]]:
+        """Select, summarize and delete the owner's rows in one transaction.
+
+        The ``user_id`` column proves ownership, so each value is parsed once, into
+        ``model_class``. A value that does not validate gets ``UNREADABLE_SUMMARY``.
+        """
+        return await self._take_rows(
+            user_id, keep, lambda raws: summarize_json_values(model_class, raws)
+        )
+
+    async def _take_rows(
+        self, user_id: Any, keep: Sequence[str], convert: Callable[[list[str]], list[R]]
+    ) -> list[tuple[str, R]]:
+        """Delete the owner's rows but ``keep``, and return the live ones converted.
+
+        ``convert`` runs inside the transaction, so when it raises nothing is removed.
         Only the rows that this call's ``DELETE ... RETURNING`` removed are returned,
         so of two concurrent takes only one returns a given value. A database without
         ``RETURNING`` on ``DELETE`` (MySQL) relies on ``SELECT ... FOR UPDATE``
-        instead. A value that does not validate rolls the transaction back, so
-        nothing is removed.
+        instead.
 
         NOTE: the test suite runs SQLite and PostgreSQL only, not the MySQL path.
         """
@@ -80,27 +106,27 @@ class DatabaseKeyQueries:
         )
         query = select(table.c.key, table.c.value, table.c.expires_at).where(owned)
 
-        async def work(session: AsyncSession) -> list[tuple[str, M]]:
+        async def work(session: AsyncSession) -> list[tuple[str, R]]:
             now = now_ms()
             selected = await session.execute(query.with_for_update())
             rows = [row for row in selected if row.key not in kept]
             if not rows:
                 return []
             live = [row for row in rows if row.expires_at > now]
-            values = validate_json_values(model_class, [row.value for row in live])
-            # Expired rows go too: a take leaves the owner nothing but ``keep``.
+            converted = convert([row.value for row in live])
+            # Expired rows go too, so a take leaves the owner nothing but ``keep``.
             removal = delete(table).where(table.c.key.in_([row.key for row in rows]), owned)
             if session.get_bind().dialect.delete_returning:
                 removed = await session.execute(removal.returning(table.c.key))
                 # A concurrent take that deleted a row first returns it instead.
-                taken = set(removed.scalars())
+                deleted_keys = set(removed.scalars())
             else:
                 await session.execute(removal)
-                taken = {row.key for row in rows}
+                deleted_keys = {row.key for row in rows}
             return [
-                (row.key[len(self.prefix) :], value)
-                for row, value in zip(live, values, strict=True)
-                if row.key in taken
+                (row.key[len(self.prefix) :], item)
+                for row, item in zip(live, converted, strict=True)
+                if row.key in deleted_keys
             ]
 
         return await self.database.run(work)
