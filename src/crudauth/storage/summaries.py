@@ -1,13 +1,13 @@
-"""Index summaries in the storage port: take a user's values without reading them.
+"""Index summaries in the storage port: take a user's values, return a few fields.
 
 A sign-out of every device ends hundreds of sessions but needs only a few fields of
 each: its timestamps and the key of its CSRF token. A model that defines
 ``index_summary()`` returns those fields as a short text, and the Redis and memory
 stores write that text next to the value's id in its owner's index each time the
 value is stored. ``take_user_summaries`` then removes the values and returns their
-summaries, so neither the whole values travel nor does the caller parse them. Other
-stores use the default here, which reads every value as ``take_user_values`` does and
-summarizes it.
+summaries, so neither the whole values travel nor does the caller parse them. A store
+without summaries, such as the database store or the default here, parses each value
+and summarizes it.
 """
 
 from __future__ import annotations
